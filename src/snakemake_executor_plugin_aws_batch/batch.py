@@ -1,0 +1,214 @@
+"""The AWS Batch and CloudWatch Logs operations the executor uses, with their retry rules."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from snakemake_interface_common.exceptions import WorkflowError
+
+from .aws import AmbiguousError, AwsError, Backoff, Clients, Health, Logger, call
+from .platform import Platform
+from .status import LogLocation
+
+# How long each kind of call keeps retrying transient failures, in seconds.
+SUBMIT_PATIENCE = 30 * 60
+SETUP_PATIENCE = 10 * 60
+STATUS_PATIENCE = 15
+TERMINATE_PATIENCE = 20
+LOG_PATIENCE = 15
+LOG_TAIL_LINES = 50
+FARGATE_TYPES = frozenset({"FARGATE", "FARGATE_SPOT"})
+MARKER_VARIABLE = "SNAKEMAKE_AWS_BATCH_SUBMISSION"
+
+
+def _deadline(seconds: float) -> float:
+    return time.monotonic() + seconds
+
+
+class BatchService:
+    def __init__(self, clients: Clients, logger: Logger) -> None:
+        self._batch = clients.batch
+        self._logs = clients.logs
+        self._logger = logger
+        self.health = Health(logger)
+        self._platforms: dict[str, Platform] = {}
+        self._platform_lock = threading.Lock()
+
+    # Queues -------------------------------------------------------------------
+    def platform(self, queue: str) -> Platform:
+        """EC2 or Fargate, from the queue's compute environments; once per queue."""
+        known = self._platforms.get(queue)
+        if known is not None:
+            return known
+        with self._platform_lock:
+            if queue not in self._platforms:
+                self._platforms[queue] = self._detect_platform(queue)
+            return self._platforms[queue]
+
+    def _detect_platform(self, queue: str) -> Platform:
+        answer = self._call(
+            "DescribeJobQueues",
+            lambda: self._batch.describe_job_queues(jobQueues=[queue]),
+            SETUP_PATIENCE,
+        )
+        queues = answer.get("jobQueues", [])
+        if not queues:
+            raise WorkflowError(
+                f"AWS Batch job queue {queue!r} does not exist in this account and region. "
+                "Check --aws-batch-job-queue / aws_batch_job_queue and --aws-batch-region."
+            )
+        found = queues[0]
+        if found.get("state") != "ENABLED" or found.get("status") == "INVALID":
+            self._logger.warning(
+                f"AWS Batch job queue {queue!r} is {found.get('state')} ({found.get('status')}): "
+                "its jobs will wait in RUNNABLE until it is enabled and valid."
+            )
+        environments = [
+            entry["computeEnvironment"] for entry in found.get("computeEnvironmentOrder", [])
+        ]
+        if not environments:
+            return Platform.EC2
+        described = self._call(
+            "DescribeComputeEnvironments",
+            lambda: self._batch.describe_compute_environments(computeEnvironments=environments),
+            SETUP_PATIENCE,
+        )
+        kinds = {
+            (env.get("computeResources") or {}).get("type", "EC2")
+            for env in described.get("computeEnvironments", [])
+        }
+        return Platform.FARGATE if kinds and kinds <= FARGATE_TYPES else Platform.EC2
+
+    # Job definitions ------------------------------------------------------------
+    def find_definition(self, name: str) -> str | None:
+        answer = self._call(
+            "DescribeJobDefinitions",
+            lambda: self._batch.describe_job_definitions(jobDefinitionName=name, status="ACTIVE"),
+            SETUP_PATIENCE,
+        )
+        found = sorted(answer.get("jobDefinitions", []), key=lambda d: d.get("revision", 0))
+        return found[-1]["jobDefinitionArn"] if found else None
+
+    def register_definition(self, request: dict[str, Any]) -> str:
+        answer = self._call(
+            "RegisterJobDefinition",
+            lambda: self._batch.register_job_definition(**request),
+            SETUP_PATIENCE,
+        )
+        return str(answer["jobDefinitionArn"])
+
+    # Jobs ---------------------------------------------------------------------
+    def submit(self, request: dict[str, Any], marker: str) -> str:
+        """Submit exactly once, although SubmitJob has no idempotency token.
+
+        The request carries ``marker`` in an environment variable. When an answer
+        may have been lost (5xx, a dropped connection), the queue is searched for a
+        job of that name holding the marker before the request is sent again.
+        """
+        deadline = _deadline(SUBMIT_PATIENCE)
+        for attempt in itertools.count():
+            try:
+                answer = call(
+                    "SubmitJob",
+                    lambda: self._batch.submit_job(**request),
+                    health=self.health,
+                    deadline=deadline,
+                    retry_ambiguous=False,
+                )
+                return str(answer["jobId"])
+            except AmbiguousError as exc:
+                found = self._find_submitted(request, marker, deadline)
+                if found is not None:
+                    self._logger.debug(
+                        f"SubmitJob of {request['jobName']} had been carried out: job {found}."
+                    )
+                    return found
+                wait = Backoff().delay(attempt)
+                if time.monotonic() + wait > deadline:
+                    raise self._submit_error(request, exc) from exc
+                time.sleep(wait)
+            except AwsError as exc:
+                raise self._submit_error(request, exc) from exc
+        raise AssertionError("unreachable")
+
+    def _find_submitted(self, request: dict[str, Any], marker: str, deadline: float) -> str | None:
+        listed = self._call_until(
+            "ListJobs",
+            lambda: self._batch.list_jobs(
+                jobQueue=request["jobQueue"],
+                filters=[{"name": "JOB_NAME", "values": [request["jobName"]]}],
+            ),
+            deadline,
+        )
+        candidates = [summary["jobId"] for summary in listed.get("jobSummaryList", [])]
+        if not candidates:
+            return None
+        described = self.describe(candidates[:100], deadline=deadline)
+        for job in described:
+            environment = (job.get("container") or {}).get("environment") or []
+            if {"name": MARKER_VARIABLE, "value": marker} in environment:
+                return str(job["jobId"])
+        return None
+
+    def _submit_error(self, request: dict[str, Any], exc: AwsError) -> WorkflowError:
+        if exc.transient:
+            return WorkflowError(
+                f"AWS Batch did not accept job {request['jobName']} within {SUBMIT_PATIENCE // 60} minutes "
+                f"of retries: {exc.code}: {exc.message}"
+            )
+        return WorkflowError(
+            f"AWS Batch refused job {request['jobName']} on queue {request['jobQueue']}: "
+            f"{exc.code}: {exc.message}"
+        )
+
+    def describe(
+        self, job_ids: Sequence[str], *, deadline: float | None = None
+    ) -> list[dict[str, Any]]:
+        """DescribeJobs for at most 100 ids. Raises :class:`AwsError` on lasting trouble."""
+        answer = self._call_until(
+            "DescribeJobs",
+            lambda: self._batch.describe_jobs(jobs=list(job_ids)),
+            deadline if deadline is not None else _deadline(STATUS_PATIENCE),
+        )
+        return [dict(job) for job in answer.get("jobs", [])]
+
+    def terminate(self, job_id: str, reason: str) -> None:
+        self._call_until(
+            "TerminateJob",
+            lambda: self._batch.terminate_job(jobId=job_id, reason=reason),
+            _deadline(TERMINATE_PATIENCE),
+        )
+
+    def log_tail(self, location: LogLocation, lines: int = LOG_TAIL_LINES) -> list[str]:
+        """The last ``lines`` lines of a log stream; empty when it cannot be read."""
+        try:
+            answer = self._call_until(
+                "GetLogEvents",
+                lambda: self._logs.get_log_events(
+                    logGroupName=location.group,
+                    logStreamName=location.stream,
+                    limit=lines,
+                    startFromHead=False,
+                ),
+                _deadline(LOG_PATIENCE),
+            )
+        except AwsError as exc:
+            self._logger.debug(f"Could not read log stream {location.stream}: {exc}")
+            return []
+        return [str(event.get("message", "")).rstrip("\n") for event in answer.get("events", [])]
+
+    # Retry plumbing -------------------------------------------------------------
+    def _call(self, operation: str, function: Callable[[], Any], patience: float) -> Any:
+        try:
+            return self._call_until(operation, function, _deadline(patience))
+        except AwsError as exc:
+            raise WorkflowError(
+                f"AWS Batch API {operation} failed: {exc.code}: {exc.message}"
+            ) from exc
+
+    def _call_until(self, operation: str, function: Callable[[], Any], deadline: float) -> Any:
+        return call(operation, function, health=self.health, deadline=deadline)

@@ -1,0 +1,267 @@
+"""The Executor: coordinates submission, status and cancellation; holds no AWS details."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncGenerator, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from snakemake_interface_common.exceptions import WorkflowError
+from snakemake_interface_executor_plugins.executors.base import SubmittedJobInfo
+from snakemake_interface_executor_plugins.executors.remote import RemoteExecutor
+from snakemake_interface_executor_plugins.jobs import JobExecutorInterface
+
+from . import aws, requests, spec
+from .batch import MARKER_VARIABLE, BatchService
+from .definitions import DefinitionRegistry
+from .environment import job_environment
+from .platform import Request, fit, format_vcpu
+from .rules import static_resources
+from .status import Outcome, chunks, failure_message, log_location, outcome, runnable_warning
+from .submission import Submitter, Tracked, new_marker
+
+TERMINATE_REASON = "Terminated by Snakemake: the workflow was cancelled."
+CANCEL_WORKERS = 16
+# Resources read from each job: the plugin's own and Snakemake's standard ones.
+JOB_RESOURCES = (*spec.PARSERS, *spec.ALIASES, "mem_mb", "gpu", "runtime", "disk_mb")
+
+
+class Executor(RemoteExecutor):  # type: ignore[misc]
+    def __post_init__(self) -> None:
+        settings = self.workflow.executor_settings
+        self.config = spec.global_config(
+            job_queue=settings.job_queue,
+            image=self.workflow.remote_execution_settings.container_image,
+            job_role=settings.job_role,
+            execution_role=settings.execution_role,
+            task_timeout=settings.task_timeout,
+            tags=settings.tags,
+            secrets=settings.secrets,
+            scheduling_priority=settings.scheduling_priority,
+            share_identifier=settings.share_identifier,
+            job_definition=settings.job_definition,
+            assign_public_ip=settings.assign_public_ip,
+        )
+        self.service = BatchService(aws.make_clients(region=settings.region), self.logger)
+        self.definitions = DefinitionRegistry(
+            build=requests.job_definition,
+            lookup=self.service.find_definition,
+            register=self.service.register_definition,
+        )
+        self.environment = job_environment(
+            self.envvars(),
+            storage_variables=self._storage_variables(),
+            forward_storage_credentials=settings.forward_storage_credentials,
+            logger=self.logger,
+        )
+        self.submitter = Submitter(
+            send=self.service.submit, resolve=self._definition_arn, rate=settings.submit_rate
+        )
+        self.live: dict[str, Tracked] = {}  # by marker; every job not yet finished
+        self.warned: set[str] = set()
+        self.check_rules()
+
+    # Start-up ----------------------------------------------------------------
+    def check_rules(self) -> None:
+        """Check every value that is not a function of wildcards before anything runs."""
+        self.service.platform(self.config.default_queue)  # the queue exists, once
+        for rule in getattr(self.workflow, "rules", ()):
+            raw = static_resources(rule)
+            values = spec.read_values(rule.name, raw)
+            spec.check_rule(rule.name, values, self.config)
+            if spec.VCPU in values or spec.MEM_MB in values or spec.JOB_QUEUE in values:
+                platform = self.service.platform(
+                    values.get(spec.JOB_QUEUE, self.config.default_queue)
+                )
+                if spec.VCPU in values and spec.MEM_MB in values:
+                    fit(
+                        platform,
+                        Request(
+                            values[spec.VCPU],
+                            values[spec.MEM_MB],
+                            values.get(spec.GPU, 0),
+                            True,
+                            True,
+                        ),
+                        rule.name,
+                    )
+
+    def _storage_variables(self) -> set[str]:
+        factory = self.workflow.spawned_job_args_factory
+        getter = getattr(factory, "get_storage_provider_envvars", None)
+        return set(getter()) if getter is not None else set()
+
+    def _definition_arn(self, definition: spec.DefinitionSpec | str) -> str:
+        if isinstance(definition, str):
+            return definition
+        return self.definitions.arn(definition)
+
+    # Submission ----------------------------------------------------------------
+    def run_job(self, job: JobExecutorInterface) -> None:
+        rule = job.name
+        try:
+            job_spec = spec.build(
+                rule=rule,
+                raw={name: job.resources.get(name) for name in JOB_RESOURCES},
+                threads=job.threads,
+                config=self.config,
+                platform_of=self.service.platform,
+            )
+            marker = new_marker()
+            request = requests.submit_job(
+                job_spec,
+                job_definition=self._definition_label(job_spec.definition),
+                command=self.format_job_exec(job),
+                environment={**self.environment, MARKER_VARIABLE: marker},
+            )
+        except WorkflowError as exc:
+            self.report_job_error(SubmittedJobInfo(job), msg=str(exc))
+            return
+        for note in job_spec.notes:
+            self.logger.debug(note)
+        for warning in job_spec.warnings:
+            self._warn_once(warning)
+        resources = job_spec.resources
+        summary = f"{format_vcpu(resources.vcpu)} vCPU, {resources.memory_mib} MiB" + (
+            f", {resources.gpu} GPU" if resources.gpu else ""
+        )
+        tracked = Tracked(job_spec.name, rule, job_spec.queue, summary, marker)
+        self.live[marker] = tracked
+        self.report_job_submission(SubmittedJobInfo(job, aux={"tracked": tracked}))
+        self.logger.info(
+            f"Submitting AWS Batch job {job_spec.name} to {job_spec.queue} ({summary})."
+        )
+        self.submitter.submit(tracked, request, job_spec.definition)
+
+    @staticmethod
+    def _definition_label(definition: spec.DefinitionSpec | str) -> str:
+        if isinstance(definition, str):
+            return definition
+        return str(requests.job_definition(definition)["jobDefinitionName"])
+
+    def additional_general_args(self) -> str:
+        return ""
+
+    # Status ---------------------------------------------------------------------
+    async def check_active_jobs(
+        self, active_jobs: list[SubmittedJobInfo]
+    ) -> AsyncGenerator[SubmittedJobInfo, None]:
+        by_id: dict[str, SubmittedJobInfo] = {}
+        for info in active_jobs:
+            tracked: Tracked = info.aux["tracked"]
+            if tracked.error is not None:
+                self._finish(tracked)
+                self.report_job_error(info, msg=tracked.error + "\n")
+            elif tracked.batch_id is None:
+                yield info  # still being submitted
+            else:
+                info.external_jobid = tracked.batch_id
+                by_id[tracked.batch_id] = info
+        for chunk in chunks(list(by_id)):
+            async with self.status_rate_limiter:
+                try:
+                    described = {job["jobId"]: job for job in self.service.describe(chunk)}
+                except aws.AwsError:
+                    described = None
+            for batch_id in chunk:
+                info = by_id[batch_id]
+                if described is None or self._still_running(info, described.get(batch_id)):
+                    yield info
+
+    def _still_running(self, info: SubmittedJobInfo, job: Mapping[str, Any] | None) -> bool:
+        """Report a finished job to Snakemake; True if it is still running."""
+        tracked: Tracked = info.aux["tracked"]
+        now = time.monotonic()
+        if job is None:
+            return self._still_missing(info, tracked, now)
+        tracked.missing_since = None
+        result = outcome(job)
+        if result is Outcome.RUNNING:
+            self._watch_runnable(tracked, job, now)
+            return True
+        self._finish(tracked)
+        if result is Outcome.SUCCEEDED:
+            self.report_job_success(info)
+        else:
+            location = log_location(job)
+            lines = self.service.log_tail(location) if location else []
+            self.report_job_error(info, msg=failure_message(job, lines, location))
+        return False
+
+    def _still_missing(self, info: SubmittedJobInfo, tracked: Tracked, now: float) -> bool:
+        if tracked.missing_since is None:
+            tracked.missing_since = now
+        waited = now - tracked.missing_since
+        if waited < self.workflow.executor_settings.missing_job_grace:
+            return True
+        self._finish(tracked)
+        self.report_job_error(
+            info,
+            msg=(
+                f"AWS Batch no longer knows job {tracked.batch_id} ({tracked.name}): DescribeJobs "
+                f"has not returned it for {int(waited)} s. It may have been deleted or have expired; "
+                "its outcome is unknown, so Snakemake treats it as failed.\n"
+            ),
+        )
+        return False
+
+    def _watch_runnable(self, tracked: Tracked, job: Mapping[str, Any], now: float) -> None:
+        if job.get("status") != "RUNNABLE":
+            tracked.runnable_since = None
+            return
+        if tracked.runnable_since is None:
+            tracked.runnable_since = now
+        waited = now - tracked.runnable_since
+        if (
+            not tracked.runnable_warned
+            and waited >= self.workflow.executor_settings.runnable_warning
+        ):
+            tracked.runnable_warned = True
+            self.logger.warning(
+                runnable_warning(job, waited, f"{tracked.request} on {tracked.queue}")
+            )
+
+    def _finish(self, tracked: Tracked) -> None:
+        tracked.finished = True
+        self.live.pop(tracked.marker, None)
+
+    def _warn_once(self, message: str) -> None:
+        if message not in self.warned:
+            self.warned.add(message)
+            self.logger.warning(message)
+
+    # Cancellation ------------------------------------------------------------------
+    def cancel_jobs(self, active_jobs: list[SubmittedJobInfo]) -> None:
+        """Terminate every job that was submitted and has not finished, concurrently."""
+        self.submitter.stop(timeout=15)
+        unfinished = [t for t in self._unfinished(active_jobs) if t.batch_id is not None]
+        if not unfinished:
+            return
+        self.logger.info(f"Terminating {len(unfinished)} AWS Batch job(s)...")
+        failed = []
+        with ThreadPoolExecutor(
+            max_workers=CANCEL_WORKERS, thread_name_prefix="aws-batch-cancel"
+        ) as pool:
+            futures = {
+                pool.submit(self.service.terminate, str(t.batch_id), TERMINATE_REASON): t
+                for t in unfinished
+            }
+            for future, tracked in futures.items():
+                try:
+                    future.result()
+                except (aws.AwsError, WorkflowError) as exc:
+                    failed.append(f"{tracked.name} ({tracked.batch_id}): {exc}")
+        if failed:
+            self.logger.error(
+                "These AWS Batch jobs could not be terminated; stop them in the AWS console or "
+                "with 'aws batch terminate-job':\n  " + "\n  ".join(failed)
+            )
+
+    def _unfinished(self, active_jobs: Iterable[SubmittedJobInfo]) -> list[Tracked]:
+        seen: dict[str, Tracked] = dict(self.live)
+        for info in active_jobs:
+            tracked = (info.aux or {}).get("tracked")
+            if isinstance(tracked, Tracked) and not tracked.finished:
+                seen[tracked.marker] = tracked
+        return list(seen.values())

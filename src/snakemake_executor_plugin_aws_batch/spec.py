@@ -1,0 +1,341 @@
+"""From settings and one Snakemake job's resources to a validated :class:`JobSpec`.
+
+Everything here is pure: the platform of a queue is looked up by the caller and
+passed in as a function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from snakemake_interface_common.exceptions import WorkflowError
+
+from . import names, validation
+from .platform import Platform, Request, Resources, ephemeral_storage_gib, fit
+from .validation import Origin, invalid
+
+# The per-rule resources of the user guide, and the names of the earlier plugin
+# that are accepted as aliases.
+VCPU = "aws_batch_vcpu"
+MEM_MB = "aws_batch_mem_mb"
+GPU = "aws_batch_gpu"
+JOB_QUEUE = "aws_batch_job_queue"
+SECRETS = "aws_batch_secrets"
+CONTAINER_IMAGE = "aws_batch_container_image"
+CONSUMABLE_RESOURCES = "aws_batch_consumable_resources"
+TIMEOUT = "aws_batch_timeout"
+JOB_NAME_SUFFIX = "aws_batch_job_name_suffix"
+JOB_UUID = "aws_batch_job_uuid"
+RETRY_STRATEGY = "aws_batch_retry_strategy"
+SCHEDULING_PRIORITY = "aws_batch_scheduling_priority"
+SHARE_IDENTIFIER = "aws_batch_share_identifier"
+TAGS = "aws_batch_tags"
+JOB_DEFINITION = "aws_batch_job_definition"
+ALIASES = {"batch_queue": JOB_QUEUE, "aws_batch_task_timeout": TIMEOUT}
+
+DEFAULT_VCPU = 1
+DEFAULT_MEMORY_MIB = 1024
+
+
+def _vcpu(origin: Origin, value: object) -> Fraction:
+    try:
+        vcpu = Fraction(str(value).strip()) if isinstance(value, (int, str)) else None
+    except (ValueError, ZeroDivisionError):
+        vcpu = None
+    if vcpu is None or isinstance(value, bool) or vcpu <= 0:
+        raise invalid(
+            origin,
+            value,
+            "Expected a positive number of vCPUs, e.g. 4 (or '0.25', '0.5' on Fargate).",
+        )
+    return vcpu
+
+
+def _queue(origin: Origin, value: object) -> str:
+    return validation.non_empty_string(origin, value, "a job queue name or ARN")
+
+
+def _image(origin: Origin, value: object) -> str:
+    return validation.non_empty_string(origin, value, "a container image, e.g. 'my-image:tag'")
+
+
+def _job_definition(origin: Origin, value: object) -> str:
+    return validation.non_empty_string(origin, value, "a job definition name, name:revision or ARN")
+
+
+def _name_part(origin: Origin, value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or not str(value).strip():
+        raise invalid(origin, value, "Expected a non-empty string of letters, digits, '-' and '_'.")
+    return str(value).strip()
+
+
+# How each resource is checked and converted. Used for every job, and at start-up
+# for every value that is not a function of wildcards.
+PARSERS: dict[str, Callable[[Origin, object], Any]] = {
+    VCPU: _vcpu,
+    MEM_MB: lambda o, v: validation.integer(o, v, minimum=1),
+    GPU: lambda o, v: validation.integer(o, v, minimum=0),
+    JOB_QUEUE: _queue,
+    SECRETS: validation.secrets,
+    CONTAINER_IMAGE: _image,
+    CONSUMABLE_RESOURCES: validation.consumable_resources,
+    TIMEOUT: validation.timeout_seconds,
+    JOB_NAME_SUFFIX: _name_part,
+    JOB_UUID: _name_part,
+    RETRY_STRATEGY: validation.retry_strategy,
+    SCHEDULING_PRIORITY: validation.scheduling_priority,
+    SHARE_IDENTIFIER: validation.share_identifier,
+    TAGS: validation.tags,
+    JOB_DEFINITION: _job_definition,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class GlobalConfig:
+    """The executor settings, validated once."""
+
+    default_queue: str
+    image: str
+    job_role: str | None = None
+    execution_role: str | None = None
+    timeout: int = 300
+    tags: Mapping[str, str] = field(default_factory=dict)
+    secrets: Mapping[str, str] = field(default_factory=dict)
+    scheduling_priority: int | None = None
+    share_identifier: str | None = None
+    job_definition: str | None = None
+    assign_public_ip: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DefinitionSpec:
+    """What goes into a job definition (everything that cannot be overridden)."""
+
+    image: str
+    platform: Platform
+    job_role: str | None
+    execution_role: str | None
+    secrets: tuple[tuple[str, str], ...]
+    assign_public_ip: bool
+    ephemeral_storage_gib: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    """Everything needed to submit one Snakemake job to AWS Batch."""
+
+    rule: str
+    name: str
+    queue: str
+    platform: Platform
+    resources: Resources
+    definition: DefinitionSpec | str  # a str is an existing definition
+    timeout: int
+    retry_strategy: Mapping[str, Any] | None
+    tags: Mapping[str, str]
+    scheduling_priority: int | None
+    share_identifier: str | None
+    consumable_resources: list[dict[str, Any]] | None
+    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+def read_values(rule: str, raw: Mapping[str, object]) -> dict[str, Any]:
+    """Check and convert the plugin's resources among ``raw``; aliases resolved.
+
+    ``raw`` holds values only (functions already evaluated, or left out).
+    """
+    values: dict[str, Any] = {}
+    for alias, name in ALIASES.items():
+        if raw.get(alias) is not None and raw.get(name) is None:
+            values[name] = PARSERS[name](Origin(alias, rule), raw[alias])
+    for name, parse in PARSERS.items():
+        if raw.get(name) is not None:
+            values[name] = parse(Origin(name, rule), raw[name])
+    return values
+
+
+def merged_secrets(config: GlobalConfig, values: Mapping[str, Any]) -> dict[str, str]:
+    """Global secrets, then the rule's: on the same name the rule's value wins."""
+    return {**config.secrets, **values.get(SECRETS, {})}
+
+
+def check_rule(rule: str, values: Mapping[str, Any], config: GlobalConfig) -> None:
+    """Rules that involve more than one value, checked as soon as values are known."""
+    secrets = merged_secrets(config, values)
+    if secrets and not config.execution_role:
+        origin = Origin(
+            SECRETS if SECRETS in values else "--aws-batch-secrets",
+            rule if SECRETS in values else None,
+        )
+        raise invalid(
+            origin,
+            sorted(secrets),
+            "Secrets are fetched by the execution role: set --aws-batch-execution-role "
+            "(or SNAKEMAKE_AWS_BATCH_EXECUTION_ROLE) to a role that may read them.",
+        )
+    existing = values.get(JOB_DEFINITION, config.job_definition)
+    if existing is not None:
+        for name, what in ((SECRETS, "secrets"), (CONTAINER_IMAGE, "a container image")):
+            if name in values:
+                raise invalid(
+                    Origin(name, rule),
+                    values[name],
+                    f"The rule runs on the existing job definition {existing!r}, whose {what} "
+                    "cannot be overridden; drop one of the two.",
+                )
+
+
+def build(
+    *,
+    rule: str,
+    raw: Mapping[str, object],
+    threads: int,
+    config: GlobalConfig,
+    platform_of: Callable[[str], Platform],
+) -> JobSpec:
+    """The job spec of one job, from its evaluated resources."""
+    values = read_values(rule, raw)
+    check_rule(rule, values, config)
+    queue = values.get(JOB_QUEUE, config.default_queue)
+    platform = platform_of(queue)
+    request = Request(
+        vcpu=values.get(VCPU, Fraction(max(int(threads or DEFAULT_VCPU), 1))),
+        memory_mib=values.get(MEM_MB, _standard_memory(raw)),
+        gpu=values.get(GPU, _standard_gpu(rule, raw)),
+        vcpu_explicit=VCPU in values,
+        memory_explicit=MEM_MB in values,
+    )
+    fitted = fit(platform, request, rule)
+    existing = values.get(JOB_DEFINITION, config.job_definition)
+    definition: DefinitionSpec | str
+    if existing is not None:
+        definition = existing
+    else:
+        definition = DefinitionSpec(
+            image=values.get(CONTAINER_IMAGE, config.image),
+            platform=platform,
+            job_role=config.job_role,
+            execution_role=config.execution_role,
+            secrets=tuple(sorted(merged_secrets(config, values).items())),
+            assign_public_ip=config.assign_public_ip,
+            ephemeral_storage_gib=_ephemeral(platform, raw, rule),
+        )
+        if platform is Platform.FARGATE and not config.execution_role:
+            raise invalid(
+                Origin("--aws-batch-execution-role"),
+                None,
+                f"Rule {rule!r} runs on queue {queue!r}, a Fargate queue; Fargate jobs need an "
+                "execution role: set --aws-batch-execution-role.",
+            )
+    tags = validation.check_tags(
+        Origin(TAGS, rule), values.get(TAGS), {**config.tags, **values.get(TAGS, {})}
+    )
+    return JobSpec(
+        rule=rule,
+        name=names.job_name(
+            rule, suffix=values.get(JOB_NAME_SUFFIX), job_uuid=values.get(JOB_UUID)
+        ),
+        queue=queue,
+        platform=platform,
+        resources=fitted.resources,
+        definition=definition,
+        timeout=_timeout(rule, raw, values, config),
+        retry_strategy=values.get(RETRY_STRATEGY),
+        tags=tags,
+        scheduling_priority=values.get(SCHEDULING_PRIORITY, config.scheduling_priority),
+        share_identifier=values.get(SHARE_IDENTIFIER, config.share_identifier),
+        consumable_resources=values.get(CONSUMABLE_RESOURCES),
+        notes=fitted.notes,
+        warnings=fitted.warnings,
+    )
+
+
+def _standard_memory(raw: Mapping[str, object]) -> int:
+    value = raw.get("mem_mb")
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return int(value)
+    return DEFAULT_MEMORY_MIB
+
+
+def _standard_gpu(rule: str, raw: Mapping[str, object]) -> int:
+    value = raw.get("gpu")
+    if value is None:
+        return 0
+    return validation.integer(Origin("gpu", rule), value, minimum=0)
+
+
+def _timeout(
+    rule: str, raw: Mapping[str, object], values: Mapping[str, Any], config: GlobalConfig
+) -> int:
+    """``aws_batch_timeout``, else the rule's ``runtime`` (minutes), else the setting."""
+    if TIMEOUT in values:
+        return int(values[TIMEOUT])
+    runtime = raw.get("runtime")
+    if runtime is not None:
+        minutes = validation.integer(Origin("runtime", rule), runtime, minimum=1)
+        return max(minutes * 60, validation.MIN_TIMEOUT_SECONDS)
+    return config.timeout
+
+
+def _ephemeral(platform: Platform, raw: Mapping[str, object], rule: str) -> int | None:
+    if platform is not Platform.FARGATE:
+        return None
+    disk = raw.get("disk_mb")
+    if not isinstance(disk, int) or isinstance(disk, bool):
+        return None
+    return ephemeral_storage_gib(disk, rule, explicit=True)
+
+
+def global_config(
+    *,
+    job_queue: str | None,
+    image: str | None,
+    job_role: str | None,
+    execution_role: str | None,
+    task_timeout: int,
+    tags: str | None,
+    secrets: str | None,
+    scheduling_priority: int | None,
+    share_identifier: str | None,
+    job_definition: str | None,
+    assign_public_ip: bool,
+) -> GlobalConfig:
+    """Validate the executor settings; a bad one raises a WorkflowError naming it."""
+    queue = validation.non_empty_string(
+        Origin("--aws-batch-job-queue"),
+        job_queue,
+        "a job queue name or ARN (SNAKEMAKE_AWS_BATCH_JOB_QUEUE)",
+    )
+    if not image:
+        raise WorkflowError(
+            "No container image: pass --container-image (or set aws_batch_container_image on every rule)."
+        )
+    return GlobalConfig(
+        default_queue=queue,
+        image=image,
+        job_role=job_role or None,
+        execution_role=execution_role or None,
+        timeout=validation.timeout_seconds(Origin("--aws-batch-task-timeout"), task_timeout),
+        tags=validation.tags(Origin("--aws-batch-tags"), tags) if tags else {},
+        secrets=validation.secrets(Origin("--aws-batch-secrets"), secrets) if secrets else {},
+        scheduling_priority=(
+            None
+            if scheduling_priority is None
+            else validation.scheduling_priority(
+                Origin("--aws-batch-scheduling-priority"), scheduling_priority
+            )
+        ),
+        share_identifier=(
+            None
+            if not share_identifier
+            else validation.share_identifier(
+                Origin("--aws-batch-share-identifier"), share_identifier
+            )
+        ),
+        job_definition=job_definition or None,
+        assign_public_ip=assign_public_ip,
+    )

@@ -1,0 +1,121 @@
+"""Submission off the scheduler's thread: a worker pool paced below AWS's SubmitJob limit."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from snakemake_interface_common.exceptions import WorkflowError
+
+from .aws import AwsError
+
+D = TypeVar("D")
+
+
+class RateLimiter:
+    """A token bucket: at most ``rate`` acquisitions per second, bursts of ``burst``."""
+
+    def __init__(
+        self, rate: float, burst: float | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self._rate = rate
+        self._burst = burst if burst is not None else max(1.0, rate / 5)
+        self._tokens = self._burst
+        self._clock = clock
+        self._last = clock()
+        self._lock = threading.Lock()
+
+    def acquire(self, sleep: Callable[[float], None] = time.sleep) -> None:
+        while True:
+            with self._lock:
+                now = self._clock()
+                self._tokens = min(self._burst, self._tokens + (now - self._last) * self._rate)
+                self._last = now
+                if self._tokens >= 1:
+                    self._tokens -= 1
+                    return
+                wait = (1 - self._tokens) / self._rate
+            sleep(wait)
+
+
+@dataclass(slots=True)
+class Tracked:
+    """What the executor keeps per job: small, because there may be thousands."""
+
+    name: str
+    rule: str
+    queue: str
+    request: str  # e.g. "4 vCPU, 8192 MiB" for messages
+    marker: str
+    batch_id: str | None = None
+    error: str | None = None
+    finished: bool = False
+    runnable_since: float | None = None
+    runnable_warned: bool = False
+    missing_since: float | None = None
+
+
+def new_marker() -> str:
+    return uuid.uuid4().hex
+
+
+class Submitter(Generic[D]):
+    """Sends SubmitJob requests from a small thread pool, paced by a :class:`RateLimiter`.
+
+    Results are written into the job's :class:`Tracked` record, which the status
+    loop reads: a submission is never lost, whatever happens to the request.
+    """
+
+    def __init__(
+        self,
+        *,
+        send: Callable[[dict[str, Any], str], str],
+        resolve: Callable[[D], str],
+        rate: float,
+        workers: int = 16,
+    ) -> None:
+        self._send = send
+        self._resolve = resolve
+        self._limiter = RateLimiter(rate)
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="aws-batch-submit")
+        self._stopping = threading.Event()
+        self._in_flight = 0
+        self._idle = threading.Condition()
+
+    def submit(self, tracked: Tracked, request: dict[str, Any], definition: D) -> None:
+        """Queue a request; its ``jobDefinition`` becomes ``resolve(definition)``."""
+        with self._idle:
+            self._in_flight += 1
+        self._pool.submit(self._run, tracked, request, definition)
+
+    def _run(self, tracked: Tracked, request: dict[str, Any], definition: D) -> None:
+        try:
+            if self._stopping.is_set():
+                tracked.error = "Not submitted: the workflow was cancelled."
+                return
+            request["jobDefinition"] = self._resolve(definition)
+            self._limiter.acquire()
+            tracked.batch_id = self._send(request, tracked.marker)
+        except (WorkflowError, AwsError) as exc:
+            tracked.error = str(exc)
+        except Exception as exc:  # a bug must fail the job, not lose it
+            tracked.error = f"Submission failed unexpectedly: {type(exc).__name__}: {exc}"
+        finally:
+            with self._idle:
+                self._in_flight -= 1
+                self._idle.notify_all()
+
+    def stop(self, timeout: float) -> bool:
+        """Send nothing new; wait up to ``timeout`` s for requests under way. True if idle."""
+        self._stopping.set()
+        with self._idle:
+            idle = self._idle.wait_for(lambda: self._in_flight == 0, timeout=timeout)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        return idle
