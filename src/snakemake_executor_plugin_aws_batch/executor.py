@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncGenerator, Iterable, Mapping
+from collections.abc import AsyncGenerator, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 from snakemake_interface_common.exceptions import WorkflowError
 from snakemake_interface_executor_plugins.executors.base import SubmittedJobInfo
@@ -18,8 +16,9 @@ from .definitions import DefinitionRegistry
 from .environment import job_environment
 from .platform import Request, fit, format_vcpu
 from .rules import static_resources
-from .status import Outcome, chunks, failure_message, log_location, outcome, runnable_warning
+from .status import Outcome
 from .submission import Submitter, Tracked, new_marker
+from .watcher import Watcher
 
 TERMINATE_REASON = "Terminated by Snakemake: the workflow was cancelled."
 CANCEL_WORKERS = 16
@@ -29,6 +28,13 @@ JOB_RESOURCES = (*spec.PARSERS, *spec.ALIASES, "mem_mb", "gpu", "runtime", "disk
 
 class Executor(RemoteExecutor):  # type: ignore[misc]
     def __post_init__(self) -> None:
+        try:
+            self._start()
+        except WorkflowError as exc:
+            # Shown without the plugin's internal call stack: the message says it all.
+            raise WorkflowError(str(exc)) from None
+
+    def _start(self) -> None:
         settings = self.workflow.executor_settings
         self.config = spec.global_config(
             job_queue=settings.job_queue,
@@ -57,6 +63,12 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
         )
         self.submitter = Submitter(
             send=self.service.submit, resolve=self._definition_arn, rate=settings.submit_rate
+        )
+        self.watcher = Watcher(
+            self.service,
+            self.logger,
+            runnable_warning_after=settings.runnable_warning,
+            missing_grace=settings.missing_job_grace,
         )
         self.live: dict[str, Tracked] = {}  # by marker; every job not yet finished
         self.warned: set[str] = set()
@@ -147,80 +159,19 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
     async def check_active_jobs(
         self, active_jobs: list[SubmittedJobInfo]
     ) -> AsyncGenerator[SubmittedJobInfo, None]:
-        by_id: dict[str, SubmittedJobInfo] = {}
-        for info in active_jobs:
-            tracked: Tracked = info.aux["tracked"]
-            if tracked.error is not None:
-                self._finish(tracked)
-                self.report_job_error(info, msg=tracked.error + "\n")
-            elif tracked.batch_id is None:
-                yield info  # still being submitted
+        infos = {info.aux["tracked"].marker: info for info in active_jobs}
+        tracked = [info.aux["tracked"] for info in active_jobs]
+        async for job, verdict in self.watcher.round(tracked, lambda: self.status_rate_limiter):
+            info = infos[job.marker]
+            info.external_jobid = job.batch_id
+            if verdict.outcome is Outcome.RUNNING:
+                yield info
+                continue
+            self._finish(job)
+            if verdict.outcome is Outcome.SUCCEEDED:
+                self.report_job_success(info)
             else:
-                info.external_jobid = tracked.batch_id
-                by_id[tracked.batch_id] = info
-        for chunk in chunks(list(by_id)):
-            async with self.status_rate_limiter:
-                try:
-                    described = {job["jobId"]: job for job in self.service.describe(chunk)}
-                except aws.AwsError:
-                    described = None
-            for batch_id in chunk:
-                info = by_id[batch_id]
-                if described is None or self._still_running(info, described.get(batch_id)):
-                    yield info
-
-    def _still_running(self, info: SubmittedJobInfo, job: Mapping[str, Any] | None) -> bool:
-        """Report a finished job to Snakemake; True if it is still running."""
-        tracked: Tracked = info.aux["tracked"]
-        now = time.monotonic()
-        if job is None:
-            return self._still_missing(info, tracked, now)
-        tracked.missing_since = None
-        result = outcome(job)
-        if result is Outcome.RUNNING:
-            self._watch_runnable(tracked, job, now)
-            return True
-        self._finish(tracked)
-        if result is Outcome.SUCCEEDED:
-            self.report_job_success(info)
-        else:
-            location = log_location(job)
-            lines = self.service.log_tail(location) if location else []
-            self.report_job_error(info, msg=failure_message(job, lines, location))
-        return False
-
-    def _still_missing(self, info: SubmittedJobInfo, tracked: Tracked, now: float) -> bool:
-        if tracked.missing_since is None:
-            tracked.missing_since = now
-        waited = now - tracked.missing_since
-        if waited < self.workflow.executor_settings.missing_job_grace:
-            return True
-        self._finish(tracked)
-        self.report_job_error(
-            info,
-            msg=(
-                f"AWS Batch no longer knows job {tracked.batch_id} ({tracked.name}): DescribeJobs "
-                f"has not returned it for {int(waited)} s. It may have been deleted or have expired; "
-                "its outcome is unknown, so Snakemake treats it as failed.\n"
-            ),
-        )
-        return False
-
-    def _watch_runnable(self, tracked: Tracked, job: Mapping[str, Any], now: float) -> None:
-        if job.get("status") != "RUNNABLE":
-            tracked.runnable_since = None
-            return
-        if tracked.runnable_since is None:
-            tracked.runnable_since = now
-        waited = now - tracked.runnable_since
-        if (
-            not tracked.runnable_warned
-            and waited >= self.workflow.executor_settings.runnable_warning
-        ):
-            tracked.runnable_warned = True
-            self.logger.warning(
-                runnable_warning(job, waited, f"{tracked.request} on {tracked.queue}")
-            )
+                self.report_job_error(info, msg=verdict.message)
 
     def _finish(self, tracked: Tracked) -> None:
         tracked.finished = True

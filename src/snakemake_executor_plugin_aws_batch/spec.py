@@ -310,6 +310,13 @@ def global_config(
         job_queue,
         "a job queue name or ARN (SNAKEMAKE_AWS_BATCH_JOB_QUEUE)",
     )
+    if secrets and not execution_role:
+        raise invalid(
+            Origin("--aws-batch-secrets"),
+            secrets,
+            "Secrets are fetched by the execution role: set --aws-batch-execution-role "
+            "(or SNAKEMAKE_AWS_BATCH_EXECUTION_ROLE) to a role that may read them.",
+        )
     if not image:
         raise WorkflowError(
             "No container image: pass --container-image (or set aws_batch_container_image on every rule)."
