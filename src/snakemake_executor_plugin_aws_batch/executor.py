@@ -159,19 +159,36 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
     async def check_active_jobs(
         self, active_jobs: list[SubmittedJobInfo]
     ) -> AsyncGenerator[SubmittedJobInfo, None]:
-        infos = {info.aux["tracked"].marker: info for info in active_jobs}
+        # Snakemake starts this loop before __post_init__ has run: nothing to check then.
+        if not active_jobs:
+            return
+        pending = {info.aux["tracked"].marker: info for info in active_jobs}
         tracked = [info.aux["tracked"] for info in active_jobs]
-        async for job, verdict in self.watcher.round(tracked, lambda: self.status_rate_limiter):
-            info = infos[job.marker]
-            info.external_jobid = job.batch_id
-            if verdict.outcome is Outcome.RUNNING:
-                yield info
-                continue
-            self._finish(job)
-            if verdict.outcome is Outcome.SUCCEEDED:
-                self.report_job_success(info)
-            else:
-                self.report_job_error(info, msg=verdict.message)
+        try:
+            async for job, verdict in self.watcher.round(tracked, lambda: self.status_rate_limiter):
+                info = pending.pop(job.marker)
+                info.external_jobid = job.batch_id
+                if verdict.outcome is Outcome.RUNNING:
+                    yield info
+                else:
+                    self._report(info, job, verdict.outcome, verdict.message)
+        except Exception as exc:
+            # An escaping exception would stop Snakemake's status loop for good. A job
+            # whose status could not be read because of a fault in this plugin is
+            # reported as failed, never silently kept as running.
+            message = f"Internal error of the aws-batch executor while checking status: {exc!r}\n"
+            self.logger.error(message)
+            for info in pending.values():
+                self._report(info, info.aux["tracked"], Outcome.FAILED, message)
+
+    def _report(
+        self, info: SubmittedJobInfo, job: Tracked, result: Outcome, message: str | None
+    ) -> None:
+        self._finish(job)
+        if result is Outcome.SUCCEEDED:
+            self.report_job_success(info)
+        else:
+            self.report_job_error(info, msg=message)
 
     def _finish(self, tracked: Tracked) -> None:
         tracked.finished = True
