@@ -1,0 +1,246 @@
+"""BatchService, DefinitionRegistry and Watcher against moto's server over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from fractions import Fraction
+from typing import Any
+
+import boto3
+import pytest
+from snakemake_interface_common.exceptions import WorkflowError
+
+from snakemake_executor_plugin_aws_batch import requests as batch_requests
+from snakemake_executor_plugin_aws_batch.batch import MARKER_VARIABLE, BatchService
+from snakemake_executor_plugin_aws_batch.definitions import DefinitionRegistry
+from snakemake_executor_plugin_aws_batch.platform import Platform, Resources
+from snakemake_executor_plugin_aws_batch.spec import DefinitionSpec, JobSpec
+from snakemake_executor_plugin_aws_batch.status import Outcome
+from snakemake_executor_plugin_aws_batch.submission import Submitter, Tracked, new_marker
+from snakemake_executor_plugin_aws_batch.watcher import Watcher
+
+from .conftest import REGION, Calls, Logger, make_queue
+
+SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-pass"
+
+
+def definition(image: str = "img:1", **overrides: Any) -> DefinitionSpec:
+    fields: dict[str, Any] = {
+        "image": image,
+        "platform": Platform.EC2,
+        "job_role": "arn:aws:iam::123456789012:role/job",
+        "execution_role": "arn:aws:iam::123456789012:role/exec",
+        "secrets": (("DB_PASSWORD", SECRET_ARN),),
+        "assign_public_ip": False,
+        "ephemeral_storage_gib": None,
+    }
+    fields.update(overrides)
+    return DefinitionSpec(**fields)
+
+
+def job_spec(queue: str, name: str, **overrides: Any) -> JobSpec:
+    fields: dict[str, Any] = {
+        "rule": "r",
+        "name": name,
+        "queue": queue,
+        "platform": Platform.EC2,
+        "resources": Resources(Fraction(2), 2048, 0),
+        "definition": definition(),
+        "timeout": 600,
+        "retry_strategy": {"attempts": 2},
+        "tags": {"team": "x"},
+        "scheduling_priority": None,
+        "share_identifier": None,
+        "consumable_resources": None,
+    }
+    fields.update(overrides)
+    return JobSpec(**fields)
+
+
+def registry_for(service: BatchService) -> DefinitionRegistry:
+    return DefinitionRegistry(
+        build=batch_requests.job_definition,
+        lookup=service.find_definition,
+        register=service.register_definition,
+    )
+
+
+def submit_one(
+    service: BatchService, registry: DefinitionRegistry, queue: str, name: str
+) -> Tracked:
+    spec = job_spec(queue, name)
+    marker = new_marker()
+    request = batch_requests.submit_job(
+        spec,
+        job_definition=registry.arn(spec.definition),  # type: ignore[arg-type]
+        command="echo hi",
+        environment={"A": "1", MARKER_VARIABLE: marker},
+    )
+    tracked = Tracked(name, "r", queue, "2 vCPU, 2048 MiB", marker)
+    tracked.batch_id = service.submit(request, marker)
+    return tracked
+
+
+def run_round(watcher: Watcher, jobs: list[Tracked]) -> list[tuple[Tracked, Any]]:
+    async def collect() -> list[tuple[Tracked, Any]]:
+        return [item async for item in watcher.round(jobs, contextlib.nullcontext)]  # type: ignore[arg-type]
+
+    return asyncio.run(collect())
+
+
+class TestPlatform:
+    def test_ec2_queue(self, endpoint: str, clients: Any, calls: Calls, logger: Logger) -> None:
+        queue = make_queue(endpoint)
+        service = BatchService(clients, logger)
+        assert service.platform(queue) is Platform.EC2
+        assert service.platform(queue) is Platform.EC2
+        assert calls["DescribeJobQueues"] == 1
+        assert calls["DescribeComputeEnvironments"] == 1
+
+    def test_fargate_queue(self, endpoint: str, clients: Any, logger: Logger) -> None:
+        queue = make_queue(endpoint, fargate=True, name="fq")
+        assert BatchService(clients, logger).platform(queue) is Platform.FARGATE
+
+    def test_unknown_queue_is_a_clear_error(
+        self, endpoint: str, clients: Any, logger: Logger
+    ) -> None:
+        with pytest.raises(WorkflowError, match="'nope' does not exist"):
+            BatchService(clients, logger).platform("nope")
+
+
+class TestDefinitions:
+    def test_registered_once_per_distinct_content_and_read_back(
+        self, endpoint: str, clients: Any, calls: Calls, logger: Logger
+    ) -> None:
+        registry = registry_for(BatchService(clients, logger))
+        specs = [definition("img:1"), definition("img:2")] * 10
+        with contextlib.ExitStack():
+            threads = [threading.Thread(target=registry.arn, args=(spec,)) for spec in specs]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        assert calls["RegisterJobDefinition"] == 2
+        assert len(registry.registered) == 2
+        stored = boto3.client("batch", region_name=REGION).describe_job_definitions(
+            jobDefinitions=registry.registered
+        )["jobDefinitions"]
+        container = {d["containerProperties"]["image"]: d["containerProperties"] for d in stored}
+        assert set(container) == {"img:1", "img:2"}
+        assert container["img:1"]["secrets"] == [{"name": "DB_PASSWORD", "valueFrom": SECRET_ARN}]
+        assert container["img:1"]["jobRoleArn"].endswith("role/job")
+        assert container["img:1"]["executionRoleArn"].endswith("role/exec")
+        assert all(d["jobDefinitionName"].startswith("snakemake-") for d in stored)
+
+    def test_rerun_registers_nothing(
+        self, endpoint: str, clients: Any, calls: Calls, logger: Logger
+    ) -> None:
+        first = registry_for(BatchService(clients, logger)).arn(definition())
+        assert calls["RegisterJobDefinition"] == 1
+        again = registry_for(BatchService(clients, logger))
+        assert again.arn(definition()) == first
+        assert calls["RegisterJobDefinition"] == 1
+        assert again.registered == []
+
+
+class TestSubmitAndWatch:
+    def test_submit_sends_one_request_with_marker(
+        self, endpoint: str, clients: Any, calls: Calls, logger: Logger
+    ) -> None:
+        queue = make_queue(endpoint)
+        service = BatchService(clients, logger)
+        tracked = submit_one(service, registry_for(service), queue, "snakejob-r-1")
+        assert calls["SubmitJob"] == 1
+        [job] = boto3.client("batch", region_name=REGION).describe_jobs(jobs=[tracked.batch_id])[
+            "jobs"
+        ]
+        assert job["jobName"] == "snakejob-r-1"
+        assert {"name": MARKER_VARIABLE, "value": tracked.marker} in job["container"]["environment"]
+        assert job["container"]["command"] == ["/bin/sh", "-c", "echo hi"]
+
+    def test_round_uses_one_describe_per_hundred_jobs(
+        self, endpoint: str, clients: Any, calls: Calls, logger: Logger
+    ) -> None:
+        queue = make_queue(endpoint)
+        service = BatchService(clients, logger)
+        registry = registry_for(service)
+        jobs = [submit_one(service, registry, queue, f"snakejob-r-{i}") for i in range(250)]
+        watcher = Watcher(service, logger, runnable_warning_after=900, missing_grace=120)
+        calls.clear()
+        verdicts = run_round(watcher, jobs)
+        assert calls["DescribeJobs"] == 3
+        assert len(verdicts) == 250
+        assert {v.outcome for _, v in verdicts} == {Outcome.SUCCEEDED}
+
+    def test_failed_job_message_names_job(
+        self, endpoint: str, clients: Any, logger: Logger, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("MOTO_SIMPLE_BATCH_FAIL_AFTER", "0")
+        queue = make_queue(endpoint)
+        service = BatchService(clients, logger)
+        tracked = submit_one(service, registry_for(service), queue, "snakejob-r-fail")
+        watcher = Watcher(service, logger, runnable_warning_after=900, missing_grace=120)
+        [(_, verdict)] = run_round(watcher, [tracked])
+        assert verdict.outcome is Outcome.FAILED
+        assert tracked.batch_id in verdict.message
+        assert "snakejob-r-fail" in verdict.message
+
+    def test_vanished_job_fails_after_grace(
+        self, endpoint: str, clients: Any, logger: Logger
+    ) -> None:
+        now = [1000.0]
+        service = BatchService(clients, logger)
+        watcher = Watcher(
+            service, logger, runnable_warning_after=900, missing_grace=60, clock=lambda: now[0]
+        )
+        ghost = Tracked(
+            "snakejob-r-ghost", "r", "q", "1 vCPU", new_marker(), batch_id="0000-unknown"
+        )
+        [(_, first)] = run_round(watcher, [ghost])
+        assert first.outcome is Outcome.RUNNING
+        now[0] += 59
+        [(_, second)] = run_round(watcher, [ghost])
+        assert second.outcome is Outcome.RUNNING
+        now[0] += 2
+        [(_, third)] = run_round(watcher, [ghost])
+        assert third.outcome is Outcome.FAILED
+        assert "no longer knows job 0000-unknown" in third.message
+
+    def test_jobs_still_submitting_are_kept(
+        self, endpoint: str, clients: Any, calls: Calls, logger: Logger
+    ) -> None:
+        watcher = Watcher(
+            BatchService(clients, logger), logger, runnable_warning_after=900, missing_grace=60
+        )
+        waiting = Tracked("snakejob-r-w", "r", "q", "1 vCPU", new_marker())
+        broken = Tracked("snakejob-r-b", "r", "q", "1 vCPU", new_marker(), error="refused")
+        verdicts = {t.name: v for t, v in run_round(watcher, [waiting, broken])}
+        assert verdicts["snakejob-r-w"].outcome is Outcome.RUNNING
+        assert verdicts["snakejob-r-b"].outcome is Outcome.FAILED
+        assert calls["DescribeJobs"] == 0
+
+    def test_submitter_records_results(self, endpoint: str, clients: Any, logger: Logger) -> None:
+        queue = make_queue(endpoint)
+        service = BatchService(clients, logger)
+        registry = registry_for(service)
+        submitter: Submitter[DefinitionSpec] = Submitter(
+            send=service.submit, resolve=registry.arn, rate=200
+        )
+        good = Tracked("snakejob-r-good", "r", queue, "", new_marker())
+        bad = Tracked("snakejob-r-bad", "r", "missing-queue", "", new_marker())
+        for tracked in (good, bad):
+            request = batch_requests.submit_job(
+                job_spec(tracked.queue, tracked.name),
+                job_definition="",
+                command="true",
+                environment={},
+            )
+            submitter.submit(tracked, request, definition())
+        assert submitter.stop(timeout=30)
+        assert good.batch_id is not None
+        assert good.error is None
+        assert bad.batch_id is None
+        assert bad.error is not None
+        assert "missing-queue" in bad.error
