@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from fractions import Fraction
 
 from snakemake_interface_common.exceptions import WorkflowError
 from snakemake_interface_executor_plugins.executors.base import SubmittedJobInfo
@@ -82,22 +83,19 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
             raw = static_resources(rule)
             values = spec.read_values(rule.name, raw)
             spec.check_rule(rule.name, values, self.config)
-            if spec.VCPU in values or spec.MEM_MB in values or spec.JOB_QUEUE in values:
-                platform = self.service.platform(
-                    values.get(spec.JOB_QUEUE, self.config.default_queue)
-                )
-                if spec.VCPU in values and spec.MEM_MB in values:
-                    fit(
-                        platform,
-                        Request(
-                            values[spec.VCPU],
-                            values[spec.MEM_MB],
-                            values.get(spec.GPU, 0),
-                            True,
-                            True,
-                        ),
-                        rule.name,
+            if spec.VCPU in values or spec.GPU in values or spec.JOB_QUEUE in values:
+                queue = values.get(spec.JOB_QUEUE, self.config.default_queue)
+                platform = self.service.platform(queue)
+                if spec.VCPU in values or spec.GPU in values:
+                    # Memory and threads may depend on the job; what is known is checked.
+                    request = Request(
+                        vcpu=values.get(spec.VCPU, Fraction(1)),
+                        memory_mib=values.get(spec.MEM_MB, spec.DEFAULT_MEMORY_MIB),
+                        gpu=values.get(spec.GPU, 0),
+                        vcpu_explicit=spec.VCPU in values,
+                        memory_explicit=spec.MEM_MB in values,
                     )
+                    fit(platform, request, rule.name)
 
     def _storage_variables(self) -> set[str]:
         factory = self.workflow.spawned_job_args_factory
