@@ -1,0 +1,118 @@
+"""Run the example workflow on the local AWS Batch endpoint and show what happened.
+
+Starts the endpoint, stores a secret, runs ``snakemake --executor aws-batch`` on
+``examples/demo/Snakefile`` with S3 default storage, prints a table of the AWS Batch
+jobs and the results, and stops the endpoint.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from snakemake_executor_plugin_aws_batch.local import LocalBatch
+
+HERE = Path(__file__).resolve().parent
+WORKFLOW = HERE / "demo"
+SECRET_NAME = "demo/api-token"
+
+
+def main() -> int:
+    workdir = Path(tempfile.mkdtemp(prefix="aws-batch-demo-"))
+    shutil.copy(WORKFLOW / "Snakefile", workdir / "Snakefile")
+    with LocalBatch(status_pace_seconds=0.2) as local:
+        env = {**os.environ, **local.env()}
+        session = boto3.session.Session(region_name=local.region)
+        secret_arn = session.client(
+            "secretsmanager", endpoint_url=local.endpoint_url
+        ).create_secret(Name=SECRET_NAME, SecretString="s3cr3t-demo-token")["ARN"]
+        command = [
+            sys.executable, "-m", "snakemake",
+            "--executor", "aws-batch",
+            "--jobs", "4",
+            "--default-storage-provider", "s3",
+            "--default-storage-prefix", local.storage_prefix,
+            "--storage-s3-endpoint-url", local.endpoint_url,
+            "--seconds-between-status-checks", "1",
+            "--config", f"token_secret={secret_arn}",
+            "--printshellcmds",
+        ]  # fmt: skip
+        print(f"$ {' '.join(command)}\n", flush=True)
+        result = subprocess.run(command, cwd=workdir, env=env, check=False)
+        batch = session.client("batch", endpoint_url=local.endpoint_url)
+        print_jobs(batch, [local.job_queue, local.fargate_job_queue])
+        print_results(session.client("s3", endpoint_url=local.endpoint_url), local.storage_prefix)
+    shutil.rmtree(workdir, ignore_errors=True)
+    if result.returncode != 0:
+        print(f"\nThe workflow failed (exit code {result.returncode}).")
+    return result.returncode
+
+
+def print_jobs(batch: Any, queues: list[str]) -> None:
+    ids = [
+        summary["jobId"]
+        for queue in queues
+        for status in (
+            "SUBMITTED",
+            "PENDING",
+            "RUNNABLE",
+            "STARTING",
+            "RUNNING",
+            "SUCCEEDED",
+            "FAILED",
+        )
+        for summary in batch.list_jobs(jobQueue=queue, jobStatus=status)["jobSummaryList"]
+    ]
+    jobs = [
+        job
+        for start in range(0, len(ids), 100)
+        for job in batch.describe_jobs(jobs=ids[start : start + 100])["jobs"]
+    ]
+    jobs.sort(key=lambda job: job.get("createdAt", 0))
+    rows = [("job name", "queue", "vCPU", "memory", "attempts", "status", "duration")]
+    for job in jobs:
+        requirements = {
+            r["type"]: r["value"] for r in job.get("container", {}).get("resourceRequirements", [])
+        }
+        started, stopped = job.get("startedAt"), job.get("stoppedAt")
+        duration = f"{(stopped - started) / 1000:.1f} s" if started and stopped else "-"
+        rows.append(
+            (
+                job["jobName"],
+                job["jobQueue"].rsplit("/", 1)[-1],
+                requirements.get("VCPU", "-"),
+                f"{requirements.get('MEMORY', '-')} MiB",
+                str(len(job.get("attempts", [])) or 1),
+                job["status"],
+                duration,
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    print(f"\nAWS Batch jobs ({datetime.now():%Y-%m-%d %H:%M}):")
+    for index, row in enumerate(rows):
+        print("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+        if index == 0:
+            print("  " + "  ".join("-" * width for width in widths))
+
+
+def print_results(s3: Any, prefix: str) -> None:
+    bucket, _, key_prefix = prefix.removeprefix("s3://").partition("/")
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=f"{key_prefix}/results/").get("Contents", [])
+    print(f"\nResults in {prefix}/results/ (on the local endpoint's S3):")
+    for item in listed:
+        body = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read().decode()
+        print(f"\n  s3://{bucket}/{item['Key']}")
+        for line in body.splitlines()[:8]:
+            print(f"    {line}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
