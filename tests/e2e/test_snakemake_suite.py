@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,11 +18,10 @@ class TestWorkflows(TestWorkflowsMinioPlayStorageBase):
     latency_wait = 10
 
     @pytest.fixture(autouse=True)
-    def _endpoint(self, local: LocalBatch, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    def _endpoint(self, local: LocalBatch, monkeypatch: pytest.MonkeyPatch) -> None:
         for key, value in local.env().items():
             monkeypatch.setenv(key, value)
         self.local = local
-        yield
 
     @property
     def endpoint_url(self) -> str:
