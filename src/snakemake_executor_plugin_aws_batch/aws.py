@@ -116,18 +116,38 @@ class Backoff:
 
 
 class Health:
-    """Tells the user once that AWS is throttling or unreachable, and once that it is back."""
+    """Tells the user once that AWS is throttling or unreachable, and once that it is back.
 
-    def __init__(self, logger: Logger) -> None:
+    Short episodes that follow each other (e.g. a steady share of throttled calls) are
+    told once per ``quiet_seconds``; everything else goes to the debug log.
+    """
+
+    def __init__(
+        self,
+        logger: Logger,
+        *,
+        quiet_seconds: float = 600,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._logger = logger
+        self._quiet = quiet_seconds
+        self._clock = clock
         self._lock = threading.Lock()
         self._troubled = False
+        self._told = False
+        self._last_warning: float | None = None
 
     def trouble(self, operation: str, failure: Failure) -> None:
         with self._lock:
-            first = not self._troubled
+            now = self._clock()
+            tell = not self._troubled and (
+                self._last_warning is None or now - self._last_warning >= self._quiet
+            )
             self._troubled = True
-        if first:
+            if tell:
+                self._told = True
+                self._last_warning = now
+        if tell:
             self._logger.warning(
                 f"AWS Batch API: {operation} answered {failure.code} ({failure.kind}). "
                 "Retrying with back-off; no job is lost or failed because of this. "
@@ -140,8 +160,8 @@ class Health:
         if not self._troubled:
             return
         with self._lock:
-            was, self._troubled = self._troubled, False
-        if was:
+            told, self._troubled, self._told = self._told, False, False
+        if told:
             self._logger.info("AWS Batch API answers normally again.")
 
 

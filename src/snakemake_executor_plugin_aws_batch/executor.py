@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncGenerator, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
@@ -145,7 +146,9 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
         self.submitter.submit(tracked, request, job_spec.definition)
 
     @staticmethod
+    @functools.lru_cache(maxsize=256)
     def _definition_label(definition: spec.DefinitionSpec | str) -> str:
+        """The name a job's request carries until the submitter swaps in the ARN."""
         if isinstance(definition, str):
             return definition
         return str(requests.job_definition(definition)["jobDefinitionName"])
@@ -196,6 +199,10 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
         if message not in self.warned:
             self.warned.add(message)
             self.logger.warning(message)
+
+    def shutdown(self) -> None:
+        super().shutdown()
+        self.submitter.stop(timeout=60)
 
     # Cancellation ------------------------------------------------------------------
     def cancel_jobs(self, active_jobs: list[SubmittedJobInfo]) -> None:
