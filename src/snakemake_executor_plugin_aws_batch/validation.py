@@ -19,7 +19,9 @@ SECRETS_MANAGER_ARN = re.compile(r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{1
 SSM_PARAMETER_ARN = re.compile(r"arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter/?.+")
 SSM_PARAMETER_NAME = re.compile(r"/?[A-Za-z0-9_.\-/]{1,2048}")
 EXIT_CODE_PATTERN = re.compile(r"[0-9]*\*?")
-REASON_PATTERN = re.compile(r"[A-Za-z0-9.:\s]*\*?")
+# AWS documents a trailing '*'; the user guide's examples also use a leading one
+# ("*timeout*"), so both ends may hold one.
+REASON_PATTERN = re.compile(r"\*?[A-Za-z0-9.:\s]*\*?")
 SHARE_IDENTIFIER = re.compile(r"[A-Za-z0-9]{1,255}\*?")
 MAX_RETRY_RULES = 5
 MAX_PATTERN_LENGTH = 512
@@ -189,6 +191,7 @@ def consumable_resources(origin: Origin, value: object) -> list[dict[str, Any]]:
 
 
 RETRY_EXAMPLE = '\'{"attempts": 3, "evaluateOnExit": [{"action": "RETRY", "onExitCode": "137"}]}\''
+_REASON_ALLOWED = "letters, digits, '.', ':' and spaces, optionally starting or ending with '*'"
 _RETRY_RULE_KEYS = {"action", "onExitCode", "onStatusReason", "onReason"}
 
 
