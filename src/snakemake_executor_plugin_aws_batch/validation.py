@@ -242,16 +242,8 @@ def _retry_rules(origin: Origin, value: object, rules: object) -> list[dict[str,
         checked_rule = {"action": action.upper()}
         for key, pattern, allowed in (
             ("onExitCode", EXIT_CODE_PATTERN, "digits, optionally ending in '*'"),
-            (
-                "onStatusReason",
-                REASON_PATTERN,
-                "letters, digits, '.', ':' and spaces, optionally ending in '*'",
-            ),
-            (
-                "onReason",
-                REASON_PATTERN,
-                "letters, digits, '.', ':' and spaces, optionally ending in '*'",
-            ),
+            ("onStatusReason", REASON_PATTERN, _REASON_ALLOWED),
+            ("onReason", REASON_PATTERN, _REASON_ALLOWED),
         ):
             if key not in rule:
                 continue
