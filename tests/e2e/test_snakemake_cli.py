@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import signal
 import time
 from typing import Any
@@ -218,3 +219,47 @@ def test_cancel_terminates_every_active_job(workflow: Any, sig: signal.Signals) 
     assert all(job["status"] not in {"RUNNABLE", "RUNNING", "STARTING"} for job in jobs), [
         (job["jobName"], job["status"]) for job in jobs
     ]
+
+
+def test_envvars_reach_jobs_but_credentials_do_not(workflow: Any) -> None:
+    flow = workflow(
+        """
+        rule env:
+            output: "env.txt"
+            shell: 'echo "color=$MY_COLOR" > {output}'
+        """
+    )
+    os.environ["MY_COLOR"] = "teal"
+    try:
+        result = flow.run("--envvars", "MY_COLOR", "AWS_SECRET_ACCESS_KEY")
+    finally:
+        del os.environ["MY_COLOR"]
+    assert result.returncode == 0, result.output
+    assert flow.read("env.txt").strip() == "color=teal"
+    [request] = sent(flow.local, "SubmitJob")
+    environment = {e["name"]: e["value"] for e in request["containerOverrides"]["environment"]}
+    assert environment["MY_COLOR"] == "teal"
+    assert "AWS_SECRET_ACCESS_KEY" not in environment
+    assert "SNAKEMAKE_STORAGE_S3_SECRET_KEY" not in environment
+    assert PLANTED_HOST_SECRET not in json.dumps(request)
+    assert "Not passed to AWS Batch jobs" in result.output
+
+
+def test_forwarded_storage_credentials_warn_once(workflow: Any) -> None:
+    flow = workflow(MANY_SMALL)
+    result = flow.run("--aws-batch-forward-storage-credentials")
+    assert result.returncode == 0, result.output
+    assert result.output.count("travel to every AWS Batch job as plain environment variables") == 1
+    for request in sent(flow.local, "SubmitJob"):
+        names = {e["name"] for e in request["containerOverrides"]["environment"]}
+        assert "SNAKEMAKE_STORAGE_S3_SECRET_KEY" in names
+
+
+MANY_SMALL = """
+rule all:
+    input: expand("small/{i}.txt", i=range(2))
+
+rule small:
+    output: "small/{i}.txt"
+    shell: "touch {output}"
+"""
