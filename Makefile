@@ -19,6 +19,12 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+IAC_STAMP := .venv-iac/.installed
+$(IAC_STAMP):
+	$(PYTHON) -m venv .venv-iac
+	.venv-iac/bin/python -m pip install -q 'checkov==3.3.30'
+	touch $(IAC_STAMP)
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/ruff format --check src tests benchmarks examples
@@ -26,7 +32,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck
+test: lint typecheck $(IAC_STAMP)
 	$(BIN)/pytest
 
 unit: $(STAMP)
