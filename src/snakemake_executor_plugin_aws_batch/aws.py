@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 import boto3
 import botocore.config
 import botocore.exceptions
+from snakemake_interface_common.exceptions import WorkflowError
 
 if TYPE_CHECKING:
     from mypy_boto3_batch import BatchClient
@@ -229,7 +230,13 @@ def make_clients(
     """Create the Batch and CloudWatch Logs clients (endpoints from ``AWS_ENDPOINT_URL*``)."""
     session = session or boto3.session.Session()
     config = client_config(max_pool_connections=max_pool_connections)
-    return Clients(
-        batch=session.client("batch", region_name=region, config=config),
-        logs=session.client("logs", region_name=region, config=config),
-    )
+    try:
+        return Clients(
+            batch=session.client("batch", region_name=region, config=config),
+            logs=session.client("logs", region_name=region, config=config),
+        )
+    except botocore.exceptions.NoRegionError as exc:
+        raise WorkflowError(
+            "No AWS region: set --aws-batch-region (or SNAKEMAKE_AWS_BATCH_REGION, "
+            "AWS_REGION, or a region in the AWS config file)."
+        ) from exc
