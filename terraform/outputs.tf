@@ -1,0 +1,73 @@
+# Outputs in upper case are environment variables: export them all with the one command
+# in README.md. The plugin reads the SNAKEMAKE_AWS_BATCH_* ones; SNAKEMAKE_STORAGE_PREFIX
+# is for --default-storage-prefix.
+
+output "SNAKEMAKE_AWS_BATCH_REGION" {
+  description = "Region of the job queue (--aws-batch-region)."
+  value       = var.region
+}
+
+output "SNAKEMAKE_AWS_BATCH_JOB_QUEUE" {
+  description = "ARN of the EC2 job queue (--aws-batch-job-queue)."
+  value       = aws_batch_job_queue.ec2.arn
+}
+
+output "SNAKEMAKE_AWS_BATCH_JOB_ROLE" {
+  description = "ARN of the job role the jobs' containers run as (--aws-batch-job-role)."
+  value       = aws_iam_role.job.arn
+}
+
+output "SNAKEMAKE_AWS_BATCH_EXECUTION_ROLE" {
+  description = "ARN of the execution role that pulls images, reads secrets and writes logs (--aws-batch-execution-role)."
+  value       = aws_iam_role.execution.arn
+}
+
+output "SNAKEMAKE_STORAGE_PREFIX" {
+  description = "S3 location for Snakemake's --default-storage-prefix."
+  value       = "s3://${aws_s3_bucket.workflow.id}/${trim(var.storage_prefix, "/")}"
+}
+
+output "SNAKEMAKE_AWS_BATCH_FARGATE_JOB_QUEUE" {
+  description = "ARN of the Fargate job queue, when enable_fargate is set: the value of a rule's aws_batch_job_queue resource to run that rule on Fargate."
+  value       = var.enable_fargate ? aws_batch_job_queue.fargate[0].arn : null
+}
+
+output "user_policy_arn" {
+  description = "IAM policy with the permissions a person (or CI role) needs to run Snakemake on these queues."
+  value       = aws_iam_policy.user.arn
+}
+
+output "bucket_name" {
+  description = "Name of the workflow bucket."
+  value       = aws_s3_bucket.workflow.id
+}
+
+output "log_group_name" {
+  description = "CloudWatch log group of the jobs."
+  value       = var.log_group_name
+}
+
+output "kms_key_arn" {
+  description = "KMS key that encrypts the bucket and the log groups."
+  value       = aws_kms_key.main.arn
+}
+
+output "vpc_id" {
+  description = "VPC the jobs run in."
+  value       = aws_vpc.main.id
+}
+
+output "job_subnet_ids" {
+  description = "Subnets the jobs run in, one per availability zone."
+  value       = local.job_subnet_ids
+}
+
+output "security_group_id" {
+  description = "Security group of the jobs (outbound only)."
+  value       = aws_security_group.jobs.id
+}
+
+output "instance_role_arn" {
+  description = "Role of the EC2 instances (not for the plugin: jobs use SNAKEMAKE_AWS_BATCH_JOB_ROLE)."
+  value       = aws_iam_role.ecs_instance.arn
+}
