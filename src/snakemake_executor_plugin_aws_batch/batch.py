@@ -12,6 +12,7 @@ from snakemake_interface_common.exceptions import WorkflowError
 
 from .aws import AmbiguousError, AwsError, Backoff, Clients, Health, Logger, call
 from .platform import Platform
+from .queues import QueueFacts, queue_facts
 from .status import LogLocation
 
 # How long each kind of call keeps retrying transient failures, in seconds.
@@ -21,7 +22,6 @@ STATUS_PATIENCE = 15
 TERMINATE_PATIENCE = 20
 LOG_PATIENCE = 15
 LOG_TAIL_LINES = 50
-FARGATE_TYPES = frozenset({"FARGATE", "FARGATE_SPOT"})
 MARKER_VARIABLE = "SNAKEMAKE_AWS_BATCH_SUBMISSION"
 
 
@@ -35,21 +35,25 @@ class BatchService:
         self._logs = clients.logs
         self._logger = logger
         self.health = Health(logger)
-        self._platforms: dict[str, Platform] = {}
-        self._platform_lock = threading.Lock()
+        self._queues: dict[str, QueueFacts] = {}
+        self._queue_lock = threading.Lock()
 
     # Queues -------------------------------------------------------------------
     def platform(self, queue: str) -> Platform:
-        """EC2 or Fargate, from the queue's compute environments; once per queue."""
-        known = self._platforms.get(queue)
+        """EC2 or Fargate, from the queue's compute environments."""
+        return self.queue(queue).platform
+
+    def queue(self, queue: str) -> QueueFacts:
+        """What the queue and its compute environments are; described once per queue."""
+        known = self._queues.get(queue)
         if known is not None:
             return known
-        with self._platform_lock:
-            if queue not in self._platforms:
-                self._platforms[queue] = self._detect_platform(queue)
-            return self._platforms[queue]
+        with self._queue_lock:
+            if queue not in self._queues:
+                self._queues[queue] = self._describe_queue(queue)
+            return self._queues[queue]
 
-    def _detect_platform(self, queue: str) -> Platform:
+    def _describe_queue(self, queue: str) -> QueueFacts:
         answer = self._call(
             "DescribeJobQueues",
             lambda: self._batch.describe_job_queues(jobQueues=[queue]),
@@ -62,26 +66,22 @@ class BatchService:
                 "Check --aws-batch-job-queue / aws_batch_job_queue and --aws-batch-region."
             )
         found = queues[0]
-        if found.get("state") != "ENABLED" or found.get("status") == "INVALID":
+        arns = [entry["computeEnvironment"] for entry in found.get("computeEnvironmentOrder", [])]
+        environments = []
+        if arns:
+            described = self._call(
+                "DescribeComputeEnvironments",
+                lambda: self._batch.describe_compute_environments(computeEnvironments=arns),
+                SETUP_PATIENCE,
+            )
+            environments = described.get("computeEnvironments", [])
+        facts = queue_facts(queue, found, environments)
+        if not facts.usable:
             self._logger.warning(
                 f"AWS Batch job queue {queue!r} is {found.get('state')} ({found.get('status')}): "
                 "its jobs will wait in RUNNABLE until it is enabled and valid."
             )
-        environments = [
-            entry["computeEnvironment"] for entry in found.get("computeEnvironmentOrder", [])
-        ]
-        if not environments:
-            return Platform.EC2
-        described = self._call(
-            "DescribeComputeEnvironments",
-            lambda: self._batch.describe_compute_environments(computeEnvironments=environments),
-            SETUP_PATIENCE,
-        )
-        kinds = {
-            (env.get("computeResources") or {}).get("type", "EC2")
-            for env in described.get("computeEnvironments", [])
-        }
-        return Platform.FARGATE if kinds and kinds <= FARGATE_TYPES else Platform.EC2
+        return facts
 
     # Job definitions ------------------------------------------------------------
     def find_definition(self, name: str) -> str | None:

@@ -137,7 +137,9 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
         summary = f"{format_vcpu(resources.vcpu)} vCPU, {resources.memory_mib} MiB" + (
             f", {resources.gpu} GPU" if resources.gpu else ""
         )
-        tracked = Tracked(job_spec.name, rule, job_spec.queue, summary, marker)
+        tracked = Tracked(
+            job_spec.name, rule, job_spec.queue, summary, marker, float(resources.vcpu)
+        )
         self.live[marker] = tracked
         self.report_job_submission(SubmittedJobInfo(job, aux={"tracked": tracked}))
         self.logger.info(

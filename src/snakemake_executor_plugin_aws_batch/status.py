@@ -125,7 +125,9 @@ def failure_message(
     return "\n".join(lines) + "\n"
 
 
-def runnable_warning(job: Mapping[str, Any], waited: float, request: str) -> str:
+def runnable_warning(
+    job: Mapping[str, Any], waited: float, request: str, causes: Sequence[str]
+) -> str:
     """The warning for a job that stays RUNNABLE: names the likely causes."""
     reason = job.get("statusReason")
     lines = [
@@ -134,10 +136,12 @@ def runnable_warning(job: Mapping[str, Any], waited: float, request: str) -> str
     ]
     if reason:
         lines.append(f"AWS says: {reason}.")
-    lines.append(
-        "Likely causes: no compute environment of the queue can fit the request (maximum "
-        "vCPUs or instance types too small, e.g. MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE), "
-        "a disabled queue or compute environment, exhausted consumable resources, or "
-        "Spot/EC2 capacity not available."
-    )
+    if causes:
+        lines.append("Found: " + "; ".join(causes) + ".")
+    else:
+        lines.append(
+            "Likely causes: no compute environment of the queue can fit the request (instance "
+            "types or maximum vCPUs too small, e.g. MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE), "
+            "exhausted consumable resources, or EC2/Spot capacity not available."
+        )
     return " ".join(lines)

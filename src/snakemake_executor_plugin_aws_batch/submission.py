@@ -54,6 +54,7 @@ class Tracked:
     queue: str
     request: str  # e.g. "4 vCPU, 8192 MiB" for messages
     marker: str
+    vcpu: float = 1.0
     batch_id: str | None = None
     error: str | None = None
     finished: bool = False

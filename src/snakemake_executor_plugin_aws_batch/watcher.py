@@ -8,6 +8,8 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
+from snakemake_interface_common.exceptions import WorkflowError
+
 from .aws import AwsError, Logger
 from .batch import BatchService
 from .status import Outcome, chunks, failure_message, log_location, outcome, runnable_warning
@@ -109,6 +111,10 @@ class Watcher:
         waited = now - tracked.runnable_since
         if not tracked.runnable_warned and waited >= self._runnable_after:
             tracked.runnable_warned = True
+            try:
+                causes = self._service.queue(tracked.queue).likely_causes(tracked.vcpu)
+            except WorkflowError:
+                causes = []
             self._logger.warning(
-                runnable_warning(job, waited, f"{tracked.request} on {tracked.queue}")
+                runnable_warning(job, waited, f"{tracked.request} on {tracked.queue}", causes)
             )

@@ -244,3 +244,25 @@ class TestSubmitAndWatch:
         assert bad.batch_id is None
         assert bad.error is not None
         assert "missing-queue" in bad.error
+
+
+class TestQueueFacts:
+    def test_facts_name_a_request_larger_than_the_queue(
+        self, endpoint: str, clients: Any, logger: Logger
+    ) -> None:
+        queue = make_queue(endpoint, fargate=True, name="small")
+        facts = BatchService(clients, logger).queue(queue)
+        assert facts.usable
+        assert facts.max_vcpus == 16
+        assert facts.likely_causes(4) == []
+        [cause] = facts.likely_causes(32)
+        assert "asks for 32 vCPU" in cause
+        assert "at most 16" in cause
+
+    def test_disabled_queue_is_named(self, endpoint: str, clients: Any, logger: Logger) -> None:
+        queue = make_queue(endpoint, name="off")
+        boto3.client("batch", region_name=REGION).update_job_queue(jobQueue=queue, state="DISABLED")
+        facts = BatchService(clients, logger).queue(queue)
+        assert not facts.usable
+        assert any("disabled" in cause for cause in facts.likely_causes(1))
+        assert any("is DISABLED" in message for message in logger.of("warning"))
