@@ -55,7 +55,7 @@ resource "aws_subnet" "public" {
   vpc_id                  = aws_vpc.main.id
   availability_zone       = local.azs[count.index]
   cidr_block              = cidrsubnet(var.vpc_cidr, var.subnet_newbits, count.index + length(local.azs))
-  map_public_ip_on_launch = !local.private
+  map_public_ip_on_launch = var.subnet_type == "public"
 
   tags = { Name = "${local.names.vpc}-public-${local.azs[count.index]}" }
 }

@@ -362,7 +362,7 @@ variable "execution_role_name" {
 }
 
 variable "secrets_manager_arns" {
-  description = "Secrets Manager secret ARNs the execution role may read (secrets:GetSecretValue), for --aws-batch-secrets."
+  description = "Secrets Manager secret ARNs the execution role may read (secretsmanager:GetSecretValue), for --aws-batch-secrets."
   type        = list(string)
   default     = []
 }
