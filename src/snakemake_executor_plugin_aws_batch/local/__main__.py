@@ -1,0 +1,122 @@
+"""``snakemake-aws-batch-local``: serve a local AWS Batch until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from .knobs import KnobBoard
+from .server import LocalServer
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="snakemake-aws-batch-local",
+        description="Serve a local AWS Batch (with S3, CloudWatch Logs, Secrets Manager, SSM, "
+        "IAM and EC2) on 127.0.0.1, print the environment that points Snakemake at it, and "
+        "run until SIGINT or SIGTERM.",
+    )
+    parser.add_argument("action", nargs="?", default="serve", choices=["serve"])
+    parser.add_argument("--port", type=int, default=0, help="port (default: any free one)")
+    parser.add_argument("--region", default="us-east-1")
+    parser.add_argument(
+        "--engine",
+        choices=["auto", "process", "docker"],
+        default="auto",
+        help="where job commands run: a Docker engine if one answers (auto), or local processes",
+    )
+    parser.add_argument("--env-file", type=Path, help="also write the export lines to this file")
+    knobs = parser.add_argument_group("knobs (all can be changed later: POST /_local/knobs)")
+    knobs.add_argument("--latency-ms", type=float, help="delay added to every API request")
+    knobs.add_argument(
+        "--submit-rate-limit", type=float, help="SubmitJob calls per second before HTTP 429"
+    )
+    knobs.add_argument("--throttle-rate", type=float, help="fraction of Batch calls given 429")
+    knobs.add_argument("--server-error-rate", type=float, help="fraction of Batch calls given 500")
+    knobs.add_argument(
+        "--ambiguous-rate",
+        type=float,
+        help="fraction of SubmitJob calls processed whose answer is lost (500 or dropped)",
+    )
+    knobs.add_argument(
+        "--status-pace", type=float, dest="status_pace_seconds", help="seconds per job status"
+    )
+    knobs.add_argument(
+        "--hold-jobs", action="store_true", default=None, help="keep jobs RUNNABLE until released"
+    )
+    knobs.add_argument(
+        "--instant-jobs",
+        action="store_true",
+        default=None,
+        help="jobs succeed without running their command",
+    )
+    parser.add_argument("--ready-file", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--exit-with-stdin", action="store_true", help=argparse.SUPPRESS)
+    return parser
+
+
+def knob_values(args: argparse.Namespace) -> dict[str, Any]:
+    names = (
+        "latency_ms",
+        "submit_rate_limit",
+        "throttle_rate",
+        "server_error_rate",
+        "ambiguous_rate",
+        "status_pace_seconds",
+        "hold_jobs",
+        "instant_jobs",
+    )
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text)
+    os.replace(partial, path)
+
+
+def _watch_stdin(done: threading.Event) -> None:
+    while sys.stdin.buffer.read(4096):
+        pass
+    done.set()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    knobs = knob_values(args)
+    try:
+        KnobBoard().update(knobs)
+    except ValueError as err:
+        _parser().error(str(err))
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+    server = LocalServer(args.port, args.region, engine=args.engine, **knobs)
+    resources = server.start()
+    try:
+        exports = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in resources.env().items())
+        if args.env_file:
+            _write_atomically(args.env_file, exports)
+        if args.ready_file:
+            _write_atomically(args.ready_file, resources.to_json())
+        else:
+            sys.stdout.write(exports)
+            sys.stdout.write(f"# engine: {server.runtime.engine.name if server.runtime else '?'}\n")
+            sys.stdout.flush()
+        if args.exit_with_stdin:
+            threading.Thread(target=_watch_stdin, args=(done,), daemon=True).start()
+        while not done.wait(0.5):
+            pass
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""Where a job's command runs: a local process (no container engine) or a Docker engine."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import IO, Protocol
+
+
+class LaunchError(Exception):
+    """The container could not start; the message becomes the attempt's reason."""
+
+
+@dataclass
+class Launch:
+    """One attempt's container: its command, environment and image."""
+
+    command: list[str]
+    environment: dict[str, str]
+    image: str | None
+    name: str
+    on_output: Callable[[str], None]
+
+
+class Execution(Protocol):
+    def poll(self) -> int | None:
+        """The exit code once the container has exited, else None."""
+
+    def stop(self, grace: float) -> None:
+        """Ask the container to stop (SIGTERM), kill it after ``grace`` seconds."""
+
+    def close(self) -> None:
+        """Kill what is left, collect the last output and free the resources."""
+
+
+class Engine(Protocol):
+    name: str
+
+    def launch(self, launch: Launch) -> Execution: ...
+
+
+def exit_code_of(returncode: int) -> int:
+    """A shell-style exit code: a process killed by signal N exits 128 + N."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
+def _pump(stream: IO[bytes], on_output: Callable[[str], None]) -> None:
+    for raw in iter(stream.readline, b""):
+        on_output(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
+    stream.close()
+
+
+class ProcessExecution:
+    """A command run as a process group in a fresh, empty working directory."""
+
+    def __init__(self, launch: Launch) -> None:
+        self._workdir = tempfile.mkdtemp(prefix=f"{launch.name[:40]}-")
+        environment = {
+            "PATH": f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin",
+            "HOME": self._workdir,
+            **launch.environment,
+        }
+        try:
+            self._process = subprocess.Popen(
+                launch.command,
+                cwd=self._workdir,
+                env=environment,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except OSError as err:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            raise LaunchError(
+                f"CannotStartContainerError: failed to start the command {launch.command[:1]}: "
+                f"{err.strerror or err}"
+            ) from err
+        assert self._process.stdout is not None
+        self._reader = threading.Thread(
+            target=_pump, args=(self._process.stdout, launch.on_output), daemon=True
+        )
+        self._reader.start()
+
+    def _signal(self, sig: signal.Signals) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._process.pid, sig)
+
+    def poll(self) -> int | None:
+        code = self._process.poll()
+        return None if code is None else exit_code_of(code)
+
+    def stop(self, grace: float) -> None:
+        self._signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while self._process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self._signal(signal.SIGKILL)
+        self._process.wait()
+
+    def close(self) -> None:
+        # A container ends with its main process: nothing it started outlives it.
+        self._signal(signal.SIGKILL)
+        self._process.wait()
+        self._reader.join(timeout=5)
+        shutil.rmtree(self._workdir, ignore_errors=True)
+
+
+class ProcessEngine:
+    """Runs each command as a local process; the image is ignored."""
+
+    name = "process"
+
+    def launch(self, launch: Launch) -> Execution:
+        return ProcessExecution(launch)

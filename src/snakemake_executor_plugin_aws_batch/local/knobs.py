@@ -1,0 +1,128 @@
+"""The runtime knobs of the local AWS Batch: fault injection, pacing and job shortcuts."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+KNOB_NAMES = (
+    "latency_ms",
+    "submit_rate_limit",
+    "throttle_rate",
+    "server_error_rate",
+    "ambiguous_rate",
+    "outage_seconds",
+    "status_pace_seconds",
+    "hold_jobs",
+    "forget_jobs",
+    "instant_jobs",
+)
+
+
+@dataclass
+class Knobs:
+    """Current knob values. ``outage_seconds`` is an action: it starts an outage that long."""
+
+    latency_ms: float = 0.0
+    submit_rate_limit: float | None = None
+    throttle_rate: float = 0.0
+    server_error_rate: float = 0.0
+    ambiguous_rate: float = 0.0
+    status_pace_seconds: float = 0.0
+    hold_jobs: bool = False
+    forget_jobs: list[str] = field(default_factory=list)
+    instant_jobs: bool = False
+    outage_until: float = 0.0
+
+
+def _number(name: str, value: Any, *, optional: bool = False) -> float | None:
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"knob {name} takes a number, not {value!r}")
+    if value < 0:
+        raise ValueError(f"knob {name} must not be negative")
+    return float(value)
+
+
+def _rate(name: str, value: Any) -> float:
+    number = _number(name, value)
+    assert number is not None
+    if number > 1:
+        raise ValueError(f"knob {name} is a fraction between 0 and 1")
+    return number
+
+
+def _flag(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"knob {name} takes true or false, not {value!r}")
+    return value
+
+
+def _ids(name: str, value: Any) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list | tuple | set) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"knob {name} takes a list of job ids")
+    return list(value)
+
+
+class KnobBoard:
+    """Thread-safe holder of the knobs, shared by the HTTP middleware and the job runner."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._knobs = Knobs()
+
+    def snapshot(self) -> Knobs:
+        with self._lock:
+            copy = Knobs(**{f.name: getattr(self._knobs, f.name) for f in fields(Knobs)})
+            copy.forget_jobs = list(self._knobs.forget_jobs)
+            return copy
+
+    def update(self, values: dict[str, Any]) -> None:
+        """Validate every value first, then apply them together."""
+        unknown = sorted(set(values) - set(KNOB_NAMES))
+        if unknown:
+            raise ValueError(
+                f"unknown knob(s): {', '.join(unknown)}; known: {', '.join(KNOB_NAMES)}"
+            )
+        changes: dict[str, Any] = {}
+        for name, value in values.items():
+            if name in ("throttle_rate", "server_error_rate", "ambiguous_rate"):
+                changes[name] = _rate(name, value)
+            elif name in ("latency_ms", "status_pace_seconds"):
+                changes[name] = _number(name, value)
+            elif name == "submit_rate_limit":
+                changes[name] = _number(name, value, optional=True)
+            elif name in ("hold_jobs", "instant_jobs"):
+                changes[name] = _flag(name, value)
+            elif name == "forget_jobs":
+                changes[name] = _ids(name, value)
+            else:  # outage_seconds
+                seconds = _number(name, value, optional=True) or 0.0
+                changes["outage_until"] = time.monotonic() + seconds if seconds else 0.0
+        with self._lock:
+            for name, value in changes.items():
+                setattr(self._knobs, name, value)
+
+    def as_json(self) -> dict[str, Any]:
+        knobs = self.snapshot()
+        return {
+            "latency_ms": knobs.latency_ms,
+            "submit_rate_limit": knobs.submit_rate_limit,
+            "throttle_rate": knobs.throttle_rate,
+            "server_error_rate": knobs.server_error_rate,
+            "ambiguous_rate": knobs.ambiguous_rate,
+            "outage_seconds": max(0.0, knobs.outage_until - time.monotonic()),
+            "status_pace_seconds": knobs.status_pace_seconds,
+            "hold_jobs": knobs.hold_jobs,
+            "forget_jobs": knobs.forget_jobs,
+            "instant_jobs": knobs.instant_jobs,
+        }
+
+    def in_outage(self) -> bool:
+        with self._lock:
+            return time.monotonic() < self._knobs.outage_until

@@ -1,0 +1,164 @@
+"""Every change the local mode makes to moto's Batch, each with what moto lacks.
+
+Only jobs submitted through the local server's middleware are affected: a job made any other
+way (moto used directly in the same process) keeps moto's own behaviour.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from typing import Any
+
+from moto.batch.models import Job
+from moto.moto_api._internal.managed_state_model import ManagedState
+
+from .runner import JobRun
+from .runtime import JobExtras, current_extras
+
+_ATTRIBUTE = "_snakemake_local"
+_lock = threading.Lock()
+
+
+def extras_of(job: Any) -> JobExtras | None:
+    value: JobExtras | None = getattr(job, _ATTRIBUTE, None)
+    return value
+
+
+def _by_type(requirements: list[dict[str, Any]] | None) -> dict[str, dict[str, Any]]:
+    return {str(r.get("type")): dict(r) for r in requirements or []}
+
+
+def _container_details(job: Any, extras: JobExtras) -> dict[str, Any]:
+    properties: dict[str, Any] = copy.deepcopy(job.job_definition.container_properties or {})
+    overrides: dict[str, Any] = extras.request.get("containerOverrides") or {}
+    details = properties
+    details["command"] = job._add_parameters_to_command(
+        overrides.get("command") or properties.get("command") or []
+    )
+    environment = {e["name"]: e.get("value", "") for e in properties.get("environment", [])}
+    environment.update({e["name"]: e.get("value", "") for e in overrides.get("environment", [])})
+    details["environment"] = [{"name": k, "value": v} for k, v in environment.items()]
+    requirements = _by_type(properties.get("resourceRequirements"))
+    requirements.update(_by_type(overrides.get("resourceRequirements")))
+    if requirements:
+        details["resourceRequirements"] = list(requirements.values())
+    if overrides.get("instanceType"):
+        details["instanceType"] = overrides["instanceType"]
+    if job.log_stream_name:
+        details["logStreamName"] = job.log_stream_name
+    if extras.exit_code is not None:
+        details["exitCode"] = extras.exit_code
+    if extras.reason:
+        details["reason"] = extras.reason
+    return details
+
+
+def _describe(job: Any, extras: JobExtras, described: dict[str, Any]) -> dict[str, Any]:
+    if not extras.started:
+        described.pop("startedAt", None)
+    described["attempts"] = [copy.deepcopy(a) for a in list(job.attempts)]
+    request, definition = extras.request, job.job_definition
+    strategy = request.get("retryStrategy") or definition.retry_strategy
+    if strategy:
+        described["retryStrategy"] = strategy
+    for key in ("shareIdentifier", "consumableResourcePropertiesOverride"):
+        if key in request:
+            described[key.removesuffix("Override")] = request[key]
+    if "schedulingPriorityOverride" in request:
+        described["schedulingPriority"] = request["schedulingPriorityOverride"]
+    propagate = request.get("propagateTags", definition.propagate_tags)
+    if propagate is not None:
+        described["propagateTags"] = propagate
+    if definition.platform_capabilities:
+        described["platformCapabilities"] = definition.platform_capabilities
+    children = job._child_jobs
+    if children and all(child.job_stopped for child in children):
+        # moto only ever marks an array parent SUCCEEDED; AWS fails it with any child.
+        failed = any(child.status == "FAILED" for child in children)
+        described["status"] = "FAILED" if failed else "SUCCEEDED"
+    return described
+
+
+_ORIGINAL: dict[str, Any] = {
+    "__init__": Job.__init__,
+    "run": Job.run,
+    "status": ManagedState.status,
+    "_container_details": Job._container_details,
+    "describe": Job.describe,
+    "describe_short": Job.describe_short,
+}
+
+
+# moto's Job keeps only the SubmitJob fields it models (no retryStrategy, no
+# resourceRequirements overrides, ...): keep the whole request beside the job.
+def _init(self: Any, *args: Any, **kwargs: Any) -> None:
+    _ORIGINAL["__init__"](self, *args, **kwargs)
+    setattr(self, _ATTRIBUTE, current_extras())
+
+
+# moto moves a job's status forward from a global state manager whenever the status is read;
+# here the runner alone moves it, at the pace of the status_pace_seconds knob.
+def _get_status(self: Any) -> str | None:
+    if extras_of(self) is None:
+        return _ORIGINAL["status"].fget(self)  # type: ignore[no-any-return]
+    value: str | None = self._status
+    return value
+
+
+def _set_status(self: Any, value: str) -> None:
+    _ORIGINAL["status"].fset(self, value)
+
+
+# moto runs a job only through a Docker engine, without retries, secrets, streamed logs,
+# exit codes in DescribeJobs or prompt termination before RUNNING.
+def _run(self: Any) -> None:
+    extras = extras_of(self)
+    if extras is None:
+        _ORIGINAL["run"](self)
+    else:
+        JobRun(self, extras).run()
+
+
+# moto's container details drop the overridden resourceRequirements, the exit code and the
+# reason, and append AWS_BATCH_JOB_ID to the overrides' environment on every call.
+def _details(self: Any) -> dict[str, Any]:
+    extras = extras_of(self)
+    if extras is None:
+        return _ORIGINAL["_container_details"](self)  # type: ignore[no-any-return]
+    return _container_details(self, extras)
+
+
+# moto's DescribeJobs omits retryStrategy, schedulingPriority, shareIdentifier and
+# propagateTags, reports startedAt for jobs that never started, and never fails an array parent.
+def _full_description(self: Any) -> dict[str, Any]:
+    extras = extras_of(self)
+    described: dict[str, Any] = _ORIGINAL["describe"](self)
+    return described if extras is None else _describe(self, extras, described)
+
+
+# moto's ListJobs summaries report startedAt for jobs that never started.
+def _short_description(self: Any) -> dict[str, Any]:
+    extras = extras_of(self)
+    described: dict[str, Any] = _ORIGINAL["describe_short"](self)
+    if extras is not None and not extras.started:
+        described.pop("startedAt", None)
+    return described
+
+
+_REPLACEMENTS: dict[str, Any] = {
+    "__init__": _init,
+    "run": _run,
+    "status": property(_get_status, _set_status),
+    "_container_details": _details,
+    "describe": _full_description,
+    "describe_short": _short_description,
+}
+
+
+def install() -> None:
+    """Patch moto's Job class, once per process."""
+    with _lock:
+        if Job.run is not _run:
+            for name, replacement in _REPLACEMENTS.items():
+                setattr(Job, name, replacement)

@@ -1,0 +1,81 @@
+"""State shared by the HTTP side and the job runner of one local AWS Batch server."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .knobs import KnobBoard
+
+if TYPE_CHECKING:
+    from .engines import Engine
+
+# What a container gets in place of the job role's temporary credentials.
+JOB_ACCESS_KEY_ID = "local"
+JOB_SECRET_ACCESS_KEY = "local"
+
+
+class Runtime:
+    """One server's knobs, endpoint, engine and running jobs."""
+
+    def __init__(self, knobs: KnobBoard, engine: Engine) -> None:
+        self.knobs = knobs
+        self.engine = engine
+        self.endpoint_url = ""
+        self.region = "us-east-1"
+        self.stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._threads: set[threading.Thread] = set()
+
+    def track(self, thread: threading.Thread) -> None:
+        with self._lock:
+            self._threads.add(thread)
+
+    def untrack(self, thread: threading.Thread) -> None:
+        with self._lock:
+            self._threads.discard(thread)
+
+    def active(self) -> list[threading.Thread]:
+        with self._lock:
+            return list(self._threads)
+
+    def shutdown(self, timeout: float = 20.0) -> None:
+        """Stop every job (their processes are killed) and wait for the job threads."""
+        self.stopping.set()
+        for thread in self.active():
+            thread.join(timeout=timeout)
+
+
+@dataclass
+class JobExtras:
+    """What the local mode keeps beside moto's Job: the request moto partly drops."""
+
+    runtime: Runtime
+    request: dict[str, Any] = field(default_factory=dict)
+    started: bool = False
+    exit_code: int | None = None
+    reason: str | None = None
+
+
+_current = threading.local()
+
+
+@contextlib.contextmanager
+def serving(runtime: Runtime, request: dict[str, Any]) -> Iterator[None]:
+    """Mark the current thread as handling ``request`` for ``runtime`` (read when jobs are made)."""
+    _current.value = JobExtras(runtime, request)
+    try:
+        yield
+    finally:
+        _current.value = None
+
+
+def current_extras() -> JobExtras | None:
+    """A fresh ``JobExtras`` for a job made by the request this thread handles, if any."""
+    value: JobExtras | None = getattr(_current, "value", None)
+    if value is None:
+        return None
+    return JobExtras(value.runtime, value.request)
