@@ -1,0 +1,488 @@
+"""Static checks of terraform/: what the plugin needs, and the traps it must avoid."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any
+
+import pytest
+
+from snakemake_executor_plugin_aws_batch import ExecutorSettings
+from snakemake_executor_plugin_aws_batch.names import definition_name
+from tests.terraform.config import (
+    TERRAFORM_DIR,
+    as_list,
+    load,
+    load_file,
+    reference,
+    statements,
+    tf_files,
+)
+
+# The environment variables the user guide tells people to export from the outputs.
+USER_GUIDE_VARIABLES = {
+    "SNAKEMAKE_AWS_BATCH_REGION",
+    "SNAKEMAKE_AWS_BATCH_JOB_QUEUE",
+    "SNAKEMAKE_AWS_BATCH_JOB_ROLE",
+    "SNAKEMAKE_AWS_BATCH_EXECUTION_ROLE",
+}
+# Upper-case outputs beyond those: documented in terraform/README.md.
+DOCUMENTED_VARIABLES = {
+    "SNAKEMAKE_STORAGE_PREFIX",
+    "SNAKEMAKE_AWS_BATCH_FARGATE_JOB_QUEUE",
+}
+
+
+def plugin_variables() -> set[str]:
+    return {f"SNAKEMAKE_AWS_BATCH_{f.name.upper()}" for f in dataclasses.fields(ExecutorSettings)}
+
+
+def trusted_services(document: dict[str, Any]) -> set[str]:
+    services: set[str] = set()
+    for statement in statements(document):
+        assert statement.get("effect", "Allow") == "Allow"
+        assert "sts:AssumeRole" in statement["actions"]
+        for principal in statement.get("principals", []):
+            assert principal["type"] == "Service", f"unexpected principal {principal}"
+            services.update(principal["identifiers"])
+    return services
+
+
+def role_of_output(name: str) -> str:
+    """The aws_iam_role resource name an output's value is the ARN of."""
+    ref = reference(load().outputs[name]["value"])
+    assert ref is not None, f"output {name} must be a plain reference to a role's ARN"
+    match = re.fullmatch(r"aws_iam_role\.(\w+)\.arn", ref)
+    assert match, f"output {name} is {ref}, not the ARN of an aws_iam_role"
+    return match.group(1)
+
+
+def actions_to_resources(document: dict[str, Any]) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for statement in statements(document):
+        assert statement.get("effect", "Allow") == "Allow"
+        for action in statement["actions"]:
+            found.setdefault(action, set()).update(as_list(statement["resources"]))
+    return found
+
+
+# ---------------------------------------------------------------------------
+# Files and versions
+# ---------------------------------------------------------------------------
+
+
+def test_expected_files_exist() -> None:
+    names = {path.name for path in TERRAFORM_DIR.iterdir()}
+    for expected in (
+        "versions.tf",
+        "vars.tf",
+        "outputs.tf",
+        "terraform.tfvars.example",
+        "README.md",
+        "checkov-skips.txt",
+    ):
+        assert expected in names
+
+
+@pytest.mark.parametrize("path", tf_files(), ids=lambda p: p.name)
+def test_every_tf_file_parses(path: Any) -> None:
+    parsed = load_file(path)
+    assert parsed, f"{path.name} holds no blocks"
+
+
+def test_terraform_and_provider_versions_are_ranges() -> None:
+    (settings,) = load().terraform
+    required = settings["required_version"]
+    assert ">=" in required and "<" in required.replace("<=", "")
+    aws = settings["required_providers"][0]["aws"]
+    assert aws["source"] == "hashicorp/aws"
+    assert re.fullmatch(r">= ?6\.\d+\.\d+, ?< ?7\.0\.0", aws["version"]), aws["version"]
+
+
+def test_example_tfvars_sets_only_declared_variables() -> None:
+    example = load_file(TERRAFORM_DIR / "terraform.tfvars.example")
+    assert example
+    undeclared = set(example) - set(load().variables)
+    assert not undeclared, f"terraform.tfvars.example sets undeclared variables {undeclared}"
+
+
+def test_every_variable_has_a_description_and_type() -> None:
+    for name, body in load().variables.items():
+        assert body.get("description"), f"variable {name} has no description"
+        assert body.get("type"), f"variable {name} has no type"
+
+
+# ---------------------------------------------------------------------------
+# Outputs: the plugin's environment variables
+# ---------------------------------------------------------------------------
+
+
+def test_user_guide_variables_are_outputs() -> None:
+    missing = USER_GUIDE_VARIABLES - set(load().outputs)
+    assert not missing, f"outputs missing for {missing}"
+
+
+def test_user_guide_variables_are_plugin_settings() -> None:
+    # Guards the list above: the plugin reads each of these.
+    assert plugin_variables() >= USER_GUIDE_VARIABLES
+
+
+def test_every_snakemake_output_is_known() -> None:
+    known = USER_GUIDE_VARIABLES | DOCUMENTED_VARIABLES
+    unknown = {name for name in load().outputs if name.startswith("SNAKEMAKE_")} - known
+    assert not unknown, f"outputs {unknown} are no variable the plugin or the docs know"
+
+
+def test_upper_case_outputs_are_environment_variables_only() -> None:
+    for name in load().outputs:
+        if name.isupper():
+            assert name.startswith("SNAKEMAKE_"), name
+
+
+def test_user_policy_arn_is_a_lower_case_output() -> None:
+    assert reference(load().outputs["user_policy_arn"]["value"]) == "aws_iam_policy.user.arn"
+
+
+def test_queue_outputs_reference_the_queues() -> None:
+    outputs = load().outputs
+    assert reference(outputs["SNAKEMAKE_AWS_BATCH_JOB_QUEUE"]["value"]) == (
+        "aws_batch_job_queue.ec2.arn"
+    )
+    fargate = outputs["SNAKEMAKE_AWS_BATCH_FARGATE_JOB_QUEUE"]["value"]
+    # Only when the Fargate queue exists; a null output is left out of `terraform output`.
+    assert fargate == "${var.enable_fargate ? aws_batch_job_queue.fargate[0].arn : null}"
+    assert reference(outputs["SNAKEMAKE_AWS_BATCH_REGION"]["value"]) == "var.region"
+
+
+def test_storage_prefix_output_is_an_s3_url_in_the_bucket() -> None:
+    value = load().outputs["SNAKEMAKE_STORAGE_PREFIX"]["value"]
+    assert value.startswith("s3://${aws_s3_bucket.workflow.id}/")
+    assert "var.storage_prefix" in value
+
+
+# ---------------------------------------------------------------------------
+# IAM
+# ---------------------------------------------------------------------------
+
+
+def test_job_role_output_is_a_role_trusted_by_ecs_tasks() -> None:
+    config = load()
+    name = role_of_output("SNAKEMAKE_AWS_BATCH_JOB_ROLE")
+    assert name == "job"
+    role = config.resource("aws_iam_role", name)
+    assert trusted_services(config.policy_document(role["assume_role_policy"])) == {
+        "ecs-tasks.amazonaws.com"
+    }
+
+
+def test_job_role_is_neither_the_instance_role_nor_a_service_role() -> None:
+    config = load()
+    name = role_of_output("SNAKEMAKE_AWS_BATCH_JOB_ROLE")
+    profile_role = reference(config.resource("aws_iam_instance_profile", "ecs_instance")["role"])
+    assert profile_role != f"aws_iam_role.{name}.name"
+    for service_role in config.resources.get("aws_iam_service_linked_role", {}).values():
+        assert service_role["aws_service_name"] == "batch.amazonaws.com"
+    for attachment in config.resources["aws_iam_role_policy_attachment"].values():
+        if attachment["role"] == f"${{aws_iam_role.{name}.name}}":
+            assert "service-role" not in attachment["policy_arn"]
+
+
+def test_execution_role_output_is_the_execution_role() -> None:
+    config = load()
+    name = role_of_output("SNAKEMAKE_AWS_BATCH_EXECUTION_ROLE")
+    assert name == "execution"
+    role = config.resource("aws_iam_role", name)
+    assert trusted_services(config.policy_document(role["assume_role_policy"])) == {
+        "ecs-tasks.amazonaws.com"
+    }
+    attached = [
+        a["policy_arn"]
+        for a in config.resources["aws_iam_role_policy_attachment"].values()
+        if a["role"] == "${aws_iam_role.execution.name}"
+    ]
+    assert any(
+        arn.endswith(":policy/service-role/AmazonECSTaskExecutionRolePolicy") for arn in attached
+    )
+
+
+def test_instance_role_is_for_ec2_and_in_the_instance_profile() -> None:
+    config = load()
+    role = config.resource("aws_iam_role", "ecs_instance")
+    assert trusted_services(config.policy_document(role["assume_role_policy"])) == {
+        "ec2.amazonaws.com"
+    }
+    profile = config.resource("aws_iam_instance_profile", "ecs_instance")
+    assert reference(profile["role"]) == "aws_iam_role.ecs_instance.name"
+    compute = config.resource("aws_batch_compute_environment", "ec2")["compute_resources"][0]
+    assert reference(compute["instance_role"]) == "aws_iam_instance_profile.ecs_instance.arn"
+
+
+def test_batch_service_linked_role_is_optional() -> None:
+    config = load()
+    role = config.resource("aws_iam_service_linked_role", "batch")
+    assert role["aws_service_name"] == "batch.amazonaws.com"
+    assert role["count"] == "${var.create_batch_service_linked_role ? 1 : 0}"
+    assert isinstance(config.default("create_batch_service_linked_role"), bool)
+
+
+def test_job_role_reads_and_writes_the_workflow_bucket() -> None:
+    config = load()
+    policies = [
+        p
+        for p in config.resources["aws_iam_role_policy"].values()
+        if p["role"] == "${aws_iam_role.job.id}"
+    ]
+    assert len(policies) == 1
+    granted = actions_to_resources(config.policy_document(policies[0]["policy"]))
+    objects = "${aws_s3_bucket.workflow.arn}/*"
+    for action in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"):
+        assert granted.get(action) == {objects}, action
+    assert granted.get("s3:ListBucket") == {"${aws_s3_bucket.workflow.arn}"}
+    assert granted.get("kms:GenerateDataKey") == {"${aws_kms_key.main.arn}"}
+
+
+def test_execution_role_reads_only_the_listed_secrets() -> None:
+    config = load()
+    policy = config.resource("aws_iam_role_policy", "execution_secrets")
+    assert reference(policy["role"]) == "aws_iam_role.execution.id"
+    granted = actions_to_resources(config.policy_document(policy["policy"]))
+    assert granted["secretsmanager:GetSecretValue"] == {"${var.secrets_manager_arns}"}
+    assert granted["ssm:GetParameters"] == {"${var.ssm_parameter_arns}"}
+    assert config.default("secrets_manager_arns") == []
+    assert config.default("ssm_parameter_arns") == []
+
+
+USER_ACTIONS = {
+    "batch:SubmitJob",
+    "batch:DescribeJobs",
+    "batch:TerminateJob",
+    "batch:ListJobs",
+    "batch:TagResource",
+    "batch:RegisterJobDefinition",
+    "batch:DescribeJobDefinitions",
+    "batch:DescribeJobQueues",
+    "batch:DescribeComputeEnvironments",
+    "iam:PassRole",
+    "logs:GetLogEvents",
+    "s3:ListBucket",
+    "s3:GetObject",
+    "s3:PutObject",
+}
+# Actions that take no resource-level restriction in IAM.
+UNRESTRICTABLE = {
+    "batch:DescribeJobs",
+    "batch:ListJobs",
+    "batch:DescribeJobDefinitions",
+    "batch:DescribeJobQueues",
+    "batch:DescribeComputeEnvironments",
+}
+
+
+def user_policy() -> dict[str, set[str]]:
+    config = load()
+    return actions_to_resources(
+        config.policy_document(config.resource("aws_iam_policy", "user")["policy"])
+    )
+
+
+def test_user_policy_grants_what_the_plugin_calls() -> None:
+    missing = USER_ACTIONS - set(user_policy())
+    assert not missing, f"user policy lacks {missing}"
+
+
+def test_user_policy_is_least_privilege() -> None:
+    granted = user_policy()
+    for action, resources in granted.items():
+        assert "*" not in action, f"wildcard action {action}"
+        if action not in UNRESTRICTABLE:
+            assert "*" not in resources, f"{action} is granted on every resource"
+    assert granted["iam:PassRole"] == {
+        "${aws_iam_role.job.arn}",
+        "${aws_iam_role.execution.arn}",
+    }
+    assert granted["logs:GetLogEvents"] == {"${local.job_log_group_arn}:log-stream:*"}
+    assert "${var.log_group_name}" in load().locals["job_log_group_arn"]
+    assert granted["s3:PutObject"] == {"${aws_s3_bucket.workflow.arn}/*"}
+    (submit,) = granted["batch:SubmitJob"]
+    assert "local.job_queue_arns" in submit
+    assert "local.plugin_job_definition_arn" in submit
+    queues = load().locals["job_queue_arns"]
+    assert "aws_batch_job_queue.ec2.arn" in queues
+    assert "aws_batch_job_queue.fargate[*].arn" in queues
+    assert (
+        load()
+        .locals["plugin_job_definition_arn"]
+        .endswith(":job-definition/${var.job_definition_name_prefix}*")
+    )
+    # The plugin's own definitions fall under the registrable names.
+    assert definition_name({"type": "container"}).startswith(
+        load().default("job_definition_name_prefix")
+    )
+
+
+# ---------------------------------------------------------------------------
+# Network
+# ---------------------------------------------------------------------------
+
+
+def test_no_security_group_allows_inbound_traffic() -> None:
+    config = load()
+    groups = {
+        **config.resources.get("aws_security_group", {}),
+        **config.resources.get("aws_default_security_group", {}),
+    }
+    assert groups
+    for name, group in groups.items():
+        assert "ingress" not in group, f"{name} has ingress rules"
+        for dynamic in group.get("dynamic", []):
+            assert "ingress" not in dynamic, f"{name} has dynamic ingress rules"
+    for name, rule in config.resources.get("aws_security_group_rule", {}).items():
+        assert rule["type"] != "ingress", f"aws_security_group_rule.{name} allows ingress"
+    assert "aws_vpc_security_group_ingress_rule" not in config.resources
+
+
+def test_jobs_security_group_allows_egress_and_is_used_by_every_compute_environment() -> None:
+    config = load()
+    group = config.resource("aws_security_group", "jobs")
+    assert any("egress" in dynamic for dynamic in group["dynamic"])
+    for environment in config.resources["aws_batch_compute_environment"].values():
+        groups = environment["compute_resources"][0]["security_group_ids"]
+        assert groups == ["${aws_security_group.jobs.id}"]
+
+
+def test_subnets_span_at_least_two_zones_by_default() -> None:
+    config = load()
+    assert config.default("az_count") >= 2
+    assert config.default("availability_zones") == []
+    azs = config.locals["azs"]
+    assert "slice(data.aws_availability_zones.available.names, 0, var.az_count)" in azs
+    assert "var.availability_zones" in azs
+    for name in ("public", "private"):
+        subnet = config.resource("aws_subnet", name)
+        assert subnet["availability_zone"] == "${local.azs[count.index]}"
+        assert "length(local.azs)" in subnet["count"]
+    # Under the default subnet_type the jobs run in the private subnets, one per zone.
+    assert config.default("subnet_type") == "private"
+    assert config.locals["private"] == '${var.subnet_type == "private"}'
+    assert (
+        config.resource("aws_subnet", "private")["count"]
+        == "${local.private ? length(local.azs) : 0}"
+    )
+    assert config.locals["job_subnet_ids"] == (
+        "${local.private ? aws_subnet.private[*].id : aws_subnet.public[*].id}"
+    )
+    for environment in config.resources["aws_batch_compute_environment"].values():
+        assert environment["compute_resources"][0]["subnets"] == "${local.job_subnet_ids}"
+
+
+def test_az_count_rejects_a_single_zone() -> None:
+    validation = load().variables["az_count"]["validation"][0]
+    assert "var.az_count >= 2" in validation["condition"]
+    validation = load().variables["availability_zones"]["validation"][0]
+    assert "length(var.availability_zones) >= 2" in validation["condition"]
+
+
+def test_private_subnets_reach_the_internet_through_nat() -> None:
+    config = load()
+    route = config.resource("aws_route", "private_nat")
+    assert route["destination_cidr_block"] == "0.0.0.0/0"
+    assert "aws_nat_gateway.main" in route["nat_gateway_id"]
+    assert config.resource("aws_nat_gateway", "main")["count"] == "${local.nat_count}"
+    assert config.resource("aws_subnet", "public")["map_public_ip_on_launch"] == (
+        '${var.subnet_type == "public"}'
+    )
+
+
+def test_s3_gateway_endpoint_serves_every_route_table() -> None:
+    endpoint = load().resource("aws_vpc_endpoint", "s3")
+    assert endpoint["vpc_endpoint_type"] == "Gateway"
+    assert endpoint["service_name"].endswith(".s3")
+    assert "aws_route_table.public.id" in endpoint["route_table_ids"]
+    assert "aws_route_table.private[*].id" in endpoint["route_table_ids"]
+
+
+# ---------------------------------------------------------------------------
+# Compute
+# ---------------------------------------------------------------------------
+
+
+def test_ec2_compute_environment_and_queue() -> None:
+    config = load()
+    environment = config.resource("aws_batch_compute_environment", "ec2")
+    assert environment["type"] == "MANAGED"
+    compute = environment["compute_resources"][0]
+    assert compute["type"] == "${local.ec2_type}"
+    assert config.locals["ec2_type"] == '${var.use_spot ? "SPOT" : "EC2"}'
+    assert config.default("use_spot") is False
+    assert compute["instance_type"] == "${var.instance_types}"
+    assert compute["min_vcpus"] == "${var.min_vcpus}"
+    assert compute["max_vcpus"] == "${var.max_vcpus}"
+    assert compute["allocation_strategy"] == "${local.allocation_strategy}"
+    queue = config.resource("aws_batch_job_queue", "ec2")
+    order = queue["compute_environment_order"][0]
+    assert order["compute_environment"] == "${aws_batch_compute_environment.ec2.arn}"
+
+
+def test_fargate_compute_environment_and_queue_are_optional() -> None:
+    config = load()
+    assert config.default("enable_fargate") is False
+    environment = config.resource("aws_batch_compute_environment", "fargate")
+    assert environment["count"] == "${var.enable_fargate ? 1 : 0}"
+    assert environment["compute_resources"][0]["type"] == (
+        '${var.fargate_use_spot ? "FARGATE_SPOT" : "FARGATE"}'
+    )
+    queue = config.resource("aws_batch_job_queue", "fargate")
+    assert queue["count"] == "${var.enable_fargate ? 1 : 0}"
+    order = queue["compute_environment_order"][0]
+    assert order["compute_environment"] == "${aws_batch_compute_environment.fargate[0].arn}"
+
+
+def test_instances_require_imdsv2_and_encrypt_their_volume() -> None:
+    template = load().resource("aws_launch_template", "instances")
+    metadata = template["metadata_options"][0]
+    assert metadata["http_tokens"] == "required"
+    assert load().default("instance_metadata_hop_limit") == 1
+    assert template["block_device_mappings"][0]["ebs"][0]["encrypted"] is True
+
+
+# ---------------------------------------------------------------------------
+# Storage and logs
+# ---------------------------------------------------------------------------
+
+
+def test_workflow_bucket_is_private_and_encrypted() -> None:
+    config = load()
+    block = config.resource("aws_s3_bucket_public_access_block", "workflow")
+    for setting in (
+        "block_public_acls",
+        "block_public_policy",
+        "ignore_public_acls",
+        "restrict_public_buckets",
+    ):
+        assert block[setting] is True, setting
+    encryption = config.resource("aws_s3_bucket_server_side_encryption_configuration", "workflow")
+    default = encryption["rule"][0]["apply_server_side_encryption_by_default"][0]
+    assert default["sse_algorithm"] == "aws:kms"
+    versioning = config.resource("aws_s3_bucket_versioning", "workflow")
+    assert "var.bucket_versioning" in versioning["versioning_configuration"][0]["status"]
+    for name in ("aws_s3_bucket_public_access_block", "aws_s3_bucket_versioning"):
+        assert reference(config.resource(name, "workflow")["bucket"]) == "aws_s3_bucket.workflow.id"
+
+
+def test_bucket_policy_refuses_plain_http() -> None:
+    config = load()
+    policy = config.resource("aws_s3_bucket_policy", "workflow")
+    (statement,) = statements(config.policy_document(policy["policy"]))
+    assert statement["effect"] == "Deny"
+    assert statement["condition"][0]["variable"] == "aws:SecureTransport"
+    assert statement["condition"][0]["values"] == ["false"]
+
+
+def test_job_log_group_has_the_batch_default_name_and_retention() -> None:
+    config = load()
+    assert config.default("log_group_name") == "/aws/batch/job"
+    group = config.resource("aws_cloudwatch_log_group", "jobs")
+    assert group["name"] == "${var.log_group_name}"
+    assert group["retention_in_days"] == "${var.log_retention_days}"
+    assert config.default("log_retention_days") > 0
