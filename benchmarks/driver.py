@@ -1,0 +1,386 @@
+"""The driver that stands in for Snakemake's scheduling loop during a benchmark trial.
+
+:func:`install` replaces ``JobScheduler.schedule``. When Snakemake calls it, the
+scheduler's ``_executor`` is the plugin's real Executor, built on the real workflow,
+and the DAG holds real Job objects. The driver then
+
+1. stops Snakemake's own status thread (it has checked nothing yet: no job was
+   active), so that every status round below is one the driver started;
+2. submits all N jobs with ``executor.run_jobs`` (the plugin's real submission path:
+   request building, ``format_job_exec``, the submission pool and rate limiter) and
+   waits until every job has an AWS Batch id;
+3. runs status rounds through ``executor.check_active_jobs`` while the endpoint holds
+   the jobs RUNNABLE;
+4. releases the jobs (they succeed without running), runs rounds until each one has
+   been reported, and calls ``executor.shutdown()``: the clean-up phase.
+
+API calls are counted by the endpoint (per operation, server side) and by hooks on
+the plugin's own boto3 clients (client side: every attempt the plugin sends).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import cProfile
+import gc
+import io
+import json
+import math
+import pstats
+import resource
+import threading
+import time
+import tracemalloc
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from .endpoint import Control, EndpointInfo
+
+PLUGIN_PATTERN = "*snakemake_executor_plugin_aws_batch/*"
+TRACE_FRAMES = 25
+SUBMIT_TIMEOUT = 3600.0
+FINISH_TIMEOUT = 900.0
+TOP_ALLOCATIONS = 8
+PROFILE_TOP = 25
+
+
+@dataclass
+class TrialConfig:
+    n: int
+    out: str
+    latency_ms: float = 50.0
+    submit_limit: float | None = 50.0
+    status_rounds: int = 3
+    trace_memory: bool = False
+    profile: bool = False
+    process_started: float = 0.0  # time.monotonic() at the start of the process
+
+
+class CallCounter:
+    """Counts the requests the plugin's boto3 clients send, per operation (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: collections.Counter[str] = collections.Counter()
+
+    def attach(self, client: Any) -> None:
+        client.meta.events.register("before-send", self._count)
+
+    def _count(self, event_name: str = "", **_: Any) -> None:
+        operation = event_name.rsplit(".", 1)[-1]
+        with self._lock:
+            self._counts[operation] += 1
+
+    def take(self) -> dict[str, int]:
+        """The counts since the last call, then start again from zero."""
+        with self._lock:
+            counts = dict(self._counts)
+            self._counts.clear()
+        return counts
+
+
+COUNTER = CallCounter()
+
+
+def count_plugin_clients() -> None:
+    """Wrap the plugin's client factory so that its clients report every request sent."""
+    from snakemake_executor_plugin_aws_batch import aws
+
+    original: Callable[..., Any] = aws.make_clients
+
+    def make_clients(*args: Any, **kwargs: Any) -> Any:
+        clients = original(*args, **kwargs)
+        COUNTER.attach(clients.batch)
+        COUNTER.attach(clients.logs)
+        return clients
+
+    aws.make_clients = make_clients
+
+
+def batch_only(calls: dict[str, int]) -> dict[str, int]:
+    """AWS Batch and CloudWatch Logs operations: server names carry no service prefix."""
+    return {k: v for k, v in sorted(calls.items()) if "." not in k}
+
+
+def rss_kib() -> int:
+    with open("/proc/self/statm") as statm:
+        pages = int(statm.read().split()[1])
+    return pages * resource.getpagesize() // 1024
+
+
+def peak_rss_kib() -> int:
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # KiB on Linux
+
+
+class Driver:
+    def __init__(self, scheduler: Any, config: TrialConfig, control: Control) -> None:
+        self.scheduler = scheduler
+        self.executor = scheduler._executor
+        self.workflow = scheduler.workflow
+        self.config = config
+        self.control = control
+        self.result: dict[str, Any] = {"n": config.n, "config": asdict(config)}
+        self.profiler: cProfile.Profile | None = cProfile.Profile() if config.profile else None
+        self.reported: collections.Counter[str] = collections.Counter()
+
+    # -- helpers -----------------------------------------------------------------------
+    def _calls(self) -> dict[str, Any]:
+        """Calls since the last reset, server and client side; then reset both."""
+        server = batch_only(self.control.calls())
+        self.control.reset_calls()
+        return {"server": server, "client": COUNTER.take()}
+
+    def _jobs(self) -> list[Any]:
+        jobs = [
+            job
+            for job in self.workflow.dag.needrun_jobs()
+            if not job.is_group() and job.rule.name != "all"
+        ]
+        jobs.sort(key=lambda job: job.jobid)
+        return jobs
+
+    def _count_reports(self) -> None:
+        """Count the jobs the executor reports as finished (the callbacks only queue them)."""
+        scheduler = self.scheduler
+        success, error = scheduler.finish_callback, scheduler.error_callback
+
+        def succeeded(job: Any) -> None:
+            self.reported["succeeded"] += 1
+            success(job)
+
+        def failed(job: Any) -> None:
+            self.reported["failed"] += 1
+            error(job)
+
+        scheduler.finish_callback, scheduler.error_callback = succeeded, failed
+
+    def _stop_snakemake_status_thread(self) -> None:
+        with self.executor.lock:
+            self.executor.wait = False
+        self.executor.wait_thread.join(timeout=60)
+
+    def _profiled(self, function: Callable[[], Any]) -> Any:
+        if self.profiler is None:
+            return function()
+        self.profiler.enable()
+        try:
+            return function()
+        finally:
+            self.profiler.disable()
+
+    # -- the phases ----------------------------------------------------------------------
+    def run(self) -> bool:
+        self.result["startup_seconds"] = time.monotonic() - self.config.process_started
+        self.result["rss_before_submit_kib"] = rss_kib()
+        self._stop_snakemake_status_thread()
+        self._count_reports()
+        jobs = self._jobs()
+        if len(jobs) != self.config.n:
+            raise RuntimeError(f"expected {self.config.n} jobs to run, the DAG has {len(jobs)}")
+        self.control.set_knobs(
+            latency_ms=self.config.latency_ms,
+            submit_rate_limit=self.config.submit_limit,
+            hold_jobs=True,
+            instant_jobs=True,
+        )
+        self.result["startup_calls"] = self._calls()
+        infos = self._submit(jobs)
+        self._finish(self._status(infos))
+        self._cleanup()
+        self.result["rss_peak_kib"] = peak_rss_kib()
+        if self.profiler is not None:
+            self.result["profile"] = self._profile_table()
+        with open(self.config.out, "w") as out:
+            json.dump(self.result, out, indent=1)
+        return True
+
+    def _submit(self, jobs: list[Any]) -> list[Any]:
+        n = len(jobs)
+        tracing = self.config.trace_memory
+        if tracing:
+            gc.collect()
+            tracemalloc.start(TRACE_FRAMES)
+            before = tracemalloc.take_snapshot()
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        thread0 = time.thread_time()
+        self._profiled(lambda: self.executor.run_jobs(jobs))
+        run_jobs_seconds = time.perf_counter() - wall0
+        run_jobs_cpu = time.thread_time() - thread0
+        deadline = time.monotonic() + SUBMIT_TIMEOUT
+        while True:
+            with self.executor.lock:
+                infos = list(self.executor.active_jobs)
+            trackeds = [info.aux["tracked"] for info in infos]
+            done = sum(1 for t in trackeds if t.batch_id is not None or t.error is not None)
+            if len(infos) >= n and done >= n:
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"only {done} of {n} jobs were submitted in time")
+            time.sleep(0.005)
+        seconds = time.perf_counter() - wall0
+        cpu = time.process_time() - cpu0
+        ids = [t.batch_id for t in trackeds if t.batch_id is not None]
+        submit: dict[str, Any] = {
+            "seconds": seconds,
+            "jobs_per_second": n / seconds,
+            "run_jobs_seconds": run_jobs_seconds,
+            "run_jobs_thread_cpu_seconds": run_jobs_cpu,
+            "process_cpu_seconds": cpu,
+            "active_jobs": len(infos),
+            "with_batch_id": len(ids),
+            "unique_batch_ids": len(set(ids)),
+            "errors": [t.error for t in trackeds if t.error is not None][:5],
+            "definitions_registered": len(self.executor.definitions.registered),
+        }
+        self.result["rss_after_submit_kib"] = rss_kib()
+        if tracing:
+            gc.collect()
+            after = tracemalloc.take_snapshot()
+            tracemalloc.stop()
+            self.result["traced"] = _traced(before, after, n)
+        submit["calls"] = self._calls()
+        self.result["submit"] = submit
+        return infos
+
+    def _status(self, infos: list[Any]) -> list[Any]:
+        """Status rounds on the held jobs; returns the jobs still active after them."""
+        rounds = []
+
+        async def run_rounds() -> list[Any]:
+            still = list(infos)
+            for _ in range(self.config.status_rounds):
+                cpu0, wall0 = time.process_time(), time.perf_counter()
+                active = len(still)
+                still = [info async for info in self.executor.check_active_jobs(still)]
+                rounds.append(
+                    {
+                        "seconds": time.perf_counter() - wall0,
+                        "process_cpu_seconds": time.process_time() - cpu0,
+                        "active": active,
+                        "still_active": len(still),
+                        "calls": self._calls(),
+                    }
+                )
+            return still
+
+        still: list[Any] = self._profiled(lambda: asyncio.run(run_rounds()))
+        self.result["status"] = {
+            "active_jobs": len(infos),
+            "expected_describe_calls": math.ceil(len(infos) / 100),
+            "max_status_checks_per_second": (
+                self.workflow.remote_execution_settings.max_status_checks_per_second
+            ),
+            "rounds": rounds,
+        }
+        return still
+
+    def _finish(self, active: list[Any]) -> None:
+        """Release the held jobs; rounds until every job has been reported as finished."""
+        self.control.set_knobs(hold_jobs=False, latency_ms=0, submit_rate_limit=None)
+        wall0 = time.perf_counter()
+        rounds = 0
+
+        async def until_done() -> list[Any]:
+            nonlocal rounds
+            still = active
+            deadline = time.monotonic() + FINISH_TIMEOUT
+            while still and time.monotonic() < deadline:
+                rounds += 1
+                still = [info async for info in self.executor.check_active_jobs(still)]
+                if still:
+                    await asyncio.sleep(0.5)
+            return still
+
+        still = asyncio.run(until_done())
+        self.result["finish"] = {
+            "seconds": time.perf_counter() - wall0,
+            "rounds": rounds,
+            "reported_succeeded": self.reported["succeeded"],
+            "reported_failed": self.reported["failed"],
+            "unfinished": len(still),
+            "calls": self._calls(),
+        }
+
+    def _cleanup(self) -> None:
+        with self.executor.lock:
+            self.executor.active_jobs.clear()
+        self.executor.shutdown()
+        after_shutdown = self._calls()
+        self.executor.cancel_jobs([])
+        self.result["cleanup"] = {
+            "shutdown_calls": after_shutdown,
+            "cancel_after_finish_calls": self._calls(),
+            "live_after": len(self.executor.live),
+        }
+
+    def _profile_table(self) -> list[dict[str, Any]]:
+        assert self.profiler is not None
+        stream = io.StringIO()
+        stats = pstats.Stats(self.profiler, stream=stream)
+        rows = []
+        for (filename, line, name), (_cc, calls, tottime, cumtime, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+            rows.append(
+                {
+                    "function": f"{_short(filename)}:{line}({name})",
+                    "calls": calls,
+                    "tottime": tottime,
+                    "cumtime": cumtime,
+                }
+            )
+        rows.sort(key=lambda row: row["tottime"], reverse=True)
+        return rows[:PROFILE_TOP]
+
+
+def _short(filename: str) -> str:
+    for marker in ("site-packages/", "src/", "lib/python3"):
+        if marker in filename:
+            return filename.split(marker, 1)[1]
+    return filename
+
+
+def _traced(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot, n: int) -> dict[str, Any]:
+    """Net allocations between two snapshots that are attributed to the plugin."""
+    lines = [tracemalloc.Filter(True, PLUGIN_PATTERN, all_frames=False)]
+    stacks = [tracemalloc.Filter(True, PLUGIN_PATTERN, all_frames=True)]
+
+    def net(filters: list[tracemalloc.Filter]) -> tuple[int, list[tracemalloc.StatisticDiff]]:
+        diff = after.filter_traces(filters).compare_to(before.filter_traces(filters), "lineno")
+        return sum(d.size_diff for d in diff), diff
+
+    line_bytes, line_diff = net(lines)
+    stack_bytes, _ = net(stacks)
+    total = sum(d.size_diff for d in after.compare_to(before, "filename"))
+    return {
+        "plugin_lines_bytes": line_bytes,
+        "plugin_lines_bytes_per_job": line_bytes / n,
+        "plugin_stack_bytes": stack_bytes,
+        "plugin_stack_bytes_per_job": stack_bytes / n,
+        "process_bytes": total,
+        "process_bytes_per_job": total / n,
+        "top_plugin_lines": [
+            {
+                "where": f"{_short(str(d.traceback[0].filename))}:{d.traceback[0].lineno}",
+                "bytes": d.size_diff,
+                "count": d.count_diff,
+            }
+            for d in _largest(line_diff)
+        ],
+    }
+
+
+def _largest(diff: Iterable[tracemalloc.StatisticDiff]) -> list[tracemalloc.StatisticDiff]:
+    return sorted(diff, key=lambda d: d.size_diff, reverse=True)[:TOP_ALLOCATIONS]
+
+
+def install(config: TrialConfig, info: EndpointInfo) -> None:
+    """Make ``JobScheduler.schedule`` run a :class:`Driver` (in this process only)."""
+    from snakemake.scheduling.job_scheduler import JobScheduler
+
+    control = Control(info)
+
+    def schedule(self: Any) -> bool:
+        return Driver(self, config, control).run()
+
+    JobScheduler.schedule = schedule
