@@ -115,3 +115,12 @@ def log_lines(local: LocalBatch, stream: str) -> list[str]:
         logGroupName="/aws/batch/job", logStreamName=stream, startFromHead=True
     )["events"]
     return [str(event["message"]) for event in events]
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie waiting for its reaper counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
