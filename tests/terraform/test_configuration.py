@@ -94,7 +94,7 @@ def test_every_tf_file_parses(path: Any) -> None:
 def test_terraform_and_provider_versions_are_ranges() -> None:
     (settings,) = load().terraform
     required = settings["required_version"]
-    assert ">=" in required and "<" in required.replace("<=", "")
+    assert re.fullmatch(r">= ?1\.\d+\.\d+, ?< ?2\.0\.0", required), required
     aws = settings["required_providers"][0]["aws"]
     assert aws["source"] == "hashicorp/aws"
     assert re.fullmatch(r">= ?6\.\d+\.\d+, ?< ?7\.0\.0", aws["version"]), aws["version"]
