@@ -67,11 +67,20 @@ class CallCounter:
 
     def attach(self, client: Any) -> None:
         client.meta.events.register("before-send", self._count)
+        client.meta.events.register("response-received", self._answer)
 
     def _count(self, event_name: str = "", **_: Any) -> None:
         operation = event_name.rsplit(".", 1)[-1]
         with self._lock:
             self._counts[operation] += 1
+
+    def _answer(self, event_name: str = "", response_dict: Any = None, **_: Any) -> None:
+        """Count refused attempts as ``Operation:429`` (or another HTTP status >= 400)."""
+        status = int((response_dict or {}).get("status_code") or 0)
+        if status >= 400:
+            operation = event_name.rsplit(".", 1)[-1]
+            with self._lock:
+                self._counts[f"{operation}:{status}"] += 1
 
     def take(self) -> dict[str, int]:
         """The counts since the last call, then start again from zero."""

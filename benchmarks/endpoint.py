@@ -2,8 +2,9 @@
 
 The endpoint runs in a separate process so that its CPU time and memory never show
 up in the measurements of the Snakemake process. Preferred is the project's local
-AWS Batch endpoint (``python -m snakemake_executor_plugin_aws_batch.local``), which
-counts calls and has knobs for latency, rate limits and held jobs. When that module
+AWS Batch endpoint (:class:`snakemake_executor_plugin_aws_batch.local.LocalBatch`,
+which serves from a child process), which counts calls and has knobs for latency,
+rate limits and held jobs. When that module
 is not installed, moto's plain server is used instead: jobs then succeed at once,
 there are no knobs, and API calls are only counted on the client side.
 """
@@ -17,7 +18,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -60,9 +60,7 @@ class EndpointInfo:
 
 def local_endpoint_available() -> bool:
     try:
-        return importlib.util.find_spec(LOCAL_MODULE) is not None and (
-            importlib.util.find_spec(f"{LOCAL_MODULE}.__main__") is not None
-        )
+        return importlib.util.find_spec(LOCAL_MODULE) is not None
     except ModuleNotFoundError:
         return False
 
@@ -110,6 +108,7 @@ class EndpointProcess:
         self.workdir = workdir
         self.prefer_local = prefer_local
         self.process: subprocess.Popen[bytes] | None = None
+        self.local: Any = None
         self.info: EndpointInfo | None = None
         self.log_path = workdir / "endpoint.log"
 
@@ -124,10 +123,10 @@ class EndpointProcess:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def pid(self) -> int | None:
-        return self.process.pid if self.process is not None else None
-
     def stop(self) -> None:
+        if self.local is not None:
+            self.local.stop()
+            self.local = None
         process, self.process = self.process, None
         if process is None or process.poll() is not None:
             return
@@ -154,29 +153,17 @@ class EndpointProcess:
 
     # -- the project's local AWS Batch endpoint -------------------------------------------
     def _start_local(self) -> EndpointInfo:
-        env_file = Path(tempfile.mkstemp(prefix="endpoint-", suffix=".env", dir=self.workdir)[1])
-        env_file.unlink()
-        self._spawn(
-            [sys.executable, "-m", LOCAL_MODULE, "--port", "0", "--env-file", str(env_file)]
-        )
-        deadline = time.monotonic() + START_TIMEOUT
-        while not env_file.exists() or not env_file.read_text().strip():
-            self._check_alive()
-            if time.monotonic() > deadline:
-                raise RuntimeError("the local endpoint did not start in time")
-            time.sleep(0.1)
-        time.sleep(0.2)  # the file may be written in more than one step
-        env = _parse_exports(env_file.read_text())
-        endpoint_url = env["AWS_ENDPOINT_URL"]
-        prefix = env.get("SNAKEMAKE_AWS_BATCH_LOCAL_STORAGE_PREFIX", "s3://snakemake-local/workdir")
-        bucket = prefix.removeprefix("s3://").split("/", 1)[0]
+        from snakemake_executor_plugin_aws_batch.local import LocalBatch
+
+        # Jobs never run their command here (instant_jobs), so no container engine is needed.
+        self.local = LocalBatch(engine="process").start()
         return EndpointInfo(
             kind="local",
-            endpoint_url=endpoint_url,
-            region=env.get("AWS_DEFAULT_REGION", env.get("SNAKEMAKE_AWS_BATCH_REGION", "")),
-            job_queue=env["SNAKEMAKE_AWS_BATCH_JOB_QUEUE"],
-            bucket=bucket,
-            env=env,
+            endpoint_url=self.local.endpoint_url,
+            region=self.local.region,
+            job_queue=self.local.job_queue,
+            bucket=self.local.bucket,
+            env=self.local.env(),
         )
 
     # -- moto's plain server --------------------------------------------------------------
@@ -212,20 +199,6 @@ class EndpointProcess:
             bucket=MOTO_BUCKET,
             env=env,
         )
-
-
-def _parse_exports(text: str) -> dict[str, str]:
-    import shlex
-
-    env = {}
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        key, _, value = line.removeprefix("export ").partition("=")
-        parts = shlex.split(value) if value else [""]
-        env[key.strip()] = parts[0] if parts else ""
-    return env
 
 
 def _create_moto_resources(url: str) -> None:
