@@ -1,0 +1,115 @@
+"""The command line: serve, print the environment, stop cleanly on SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from .conftest import alive
+
+PLANTED = "PLANTED-HOST-SECRET"
+
+
+def start_cli(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    environment = {**os.environ, "AWS_SECRET_ACCESS_KEY": PLANTED, "HOST_ONLY_VARIABLE": "x"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "snakemake_executor_plugin_aws_batch.local", *args],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=environment,
+        cwd=tmp_path,
+    )
+    assert process.stdout is not None
+    exported: dict[str, str] = {}
+    for line in process.stdout:
+        if line.startswith("#"):
+            break
+        key, _, value = line.removeprefix("export ").strip().partition("=")
+        exported[key] = value
+    return process, exported
+
+
+def aws(exported: dict[str, str], service: str) -> Any:
+    return boto3.client(
+        service,  # type: ignore[call-overload]
+        endpoint_url=exported["AWS_ENDPOINT_URL"],
+        region_name=exported["AWS_DEFAULT_REGION"],
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+
+
+def wait_for_output(exported: dict[str, str], job_id: str) -> list[str]:
+    batch, logs = aws(exported, "batch"), aws(exported, "logs")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        job = batch.describe_jobs(jobs=[job_id])["jobs"][0]
+        stream = job["container"].get("logStreamName")
+        if stream:
+            events = logs.get_log_events(
+                logGroupName="/aws/batch/job", logStreamName=stream, startFromHead=True
+            )["events"]
+            if any(event["message"] == "ready" for event in events):
+                return [str(event["message"]) for event in events]
+        time.sleep(0.1)
+    raise AssertionError("the job printed nothing")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_cli_serves_and_stops_cleanly(tmp_path: Path, sig: signal.Signals) -> None:
+    env_file = tmp_path / "local.env"
+    process, exported = start_cli(
+        tmp_path, "--env-file", str(env_file), "--status-pace", "0.05", "--engine", "process"
+    )
+    try:
+        assert exported["SNAKEMAKE_AWS_BATCH_JOB_QUEUE"] == "snakemake-local-queue"
+        assert exported["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
+        assert env_file.read_text().count("export ") == len(exported)
+        batch = aws(exported, "batch")
+        batch.register_job_definition(
+            jobDefinitionName="cli",
+            type="container",
+            containerProperties={
+                "image": "ignored",
+                "command": ["/bin/sh", "-c", "env; echo $$; echo ready; sleep 60"],
+                "resourceRequirements": [
+                    {"type": "VCPU", "value": "1"},
+                    {"type": "MEMORY", "value": "512"},
+                ],
+            },
+        )
+        job_id = batch.submit_job(
+            jobName="cli", jobQueue=exported["SNAKEMAKE_AWS_BATCH_JOB_QUEUE"], jobDefinition="cli"
+        )["jobId"]
+        lines = wait_for_output(exported, job_id)
+        assert all(PLANTED not in line for line in lines)
+        assert not any(line.startswith("HOST_ONLY_VARIABLE=") for line in lines)
+        shell = int(lines[lines.index("ready") - 1])
+        assert alive(shell)
+        process.send_signal(sig)
+        assert process.wait(timeout=30) == 0
+        assert not alive(shell)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_cli_rejects_bad_knob_values(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "snakemake_executor_plugin_aws_batch.local", "--throttle-rate", "3"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "throttle_rate" in done.stderr
