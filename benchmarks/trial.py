@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from .driver import TrialConfig, count_plugin_clients, install
+from .driver import TRACE_FRAMES, TrialConfig, count_plugin_clients, install
 from .endpoint import EndpointInfo
 
 STARTED = time.monotonic()
@@ -42,7 +42,9 @@ def write_workflow(workdir: Path, n: int) -> Path:
     return snakefile
 
 
-def run_snakemake(info: EndpointInfo, workdir: Path, snakefile: Path, prefix: str, n: int) -> None:
+def run_snakemake(
+    info: EndpointInfo, workdir: Path, snakefile: Path, *, prefix: str, n: int, submit_rate: float
+) -> None:
     from snakemake import api
     from snakemake.settings import types as settings
     from snakemake_interface_common.plugin_registry.plugin import TaggedSettings
@@ -71,7 +73,9 @@ def run_snakemake(info: EndpointInfo, workdir: Path, snakefile: Path, prefix: st
         )
         workflow_api.dag().execute_workflow(
             executor="aws-batch",
-            executor_settings=ExecutorSettings(job_queue=info.job_queue, region=info.region),
+            executor_settings=ExecutorSettings(
+                job_queue=info.job_queue, region=info.region, submit_rate=submit_rate
+            ),
             execution_settings=settings.ExecutionSettings(latency_wait=1),
             remote_execution_settings=settings.RemoteExecutionSettings(
                 container_image="snakemake/snakemake:bench",
@@ -90,7 +94,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--submit-limit", type=float, default=50.0)
     parser.add_argument("--status-rounds", type=int, default=3)
+    parser.add_argument(
+        "--submit-rate", type=float, default=50.0, help="the plugin's submit_rate setting"
+    )
     parser.add_argument("--trace-memory", action="store_true")
+    parser.add_argument("--trace-frames", type=int, default=TRACE_FRAMES)
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args(argv)
 
@@ -107,13 +115,16 @@ def main(argv: list[str] | None = None) -> int:
         submit_limit=args.submit_limit if args.submit_limit > 0 else None,
         status_rounds=args.status_rounds,
         trace_memory=args.trace_memory,
+        trace_frames=args.trace_frames,
         profile=args.profile,
         process_started=STARTED,
     )
     count_plugin_clients()
     install(config, info)
     os.chdir(workdir)
-    run_snakemake(info, workdir, snakefile, args.prefix, args.n)
+    run_snakemake(
+        info, workdir, snakefile, prefix=args.prefix, n=args.n, submit_rate=args.submit_rate
+    )
     if not Path(config.out).exists():
         print("the driver did not run: Snakemake stopped before scheduling", file=sys.stderr)
         return 1

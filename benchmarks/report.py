@@ -1,0 +1,359 @@
+"""Turn trial results into summaries, target checks and Markdown tables."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+SUBMIT_LIMIT = 50.0
+THROUGHPUT_TARGET = 0.9
+MEMORY_TARGET_BYTES = 2048
+CLEANUP_OPERATIONS = ("TerminateJob", "CancelJob", "DeregisterJobDefinition", "GetLogEvents")
+
+Trial = dict[str, Any]
+
+
+@dataclass
+class Spread:
+    median: float
+    low: float
+    high: float
+    count: int
+
+    @classmethod
+    def of(cls, values: Iterable[float]) -> Spread | None:
+        items = sorted(values)
+        if not items:
+            return None
+        return cls(statistics.median(items), items[0], items[-1], len(items))
+
+    def as_dict(self) -> dict[str, float | int]:
+        return {"median": self.median, "min": self.low, "max": self.high, "runs": self.count}
+
+    def text(self, fmt: str = "{:.1f}") -> str:
+        middle = fmt.format(self.median)
+        if self.count < 2:
+            return middle
+        return f"{middle} ({fmt.format(self.low)}-{fmt.format(self.high)})"
+
+
+def server_calls(phase: dict[str, Any]) -> dict[str, int]:
+    """The endpoint's counts when it has them, else what the plugin's clients sent."""
+    calls = phase["calls"]
+    if calls["server"]:
+        return dict(calls["server"])
+    return {k: v for k, v in calls["client"].items() if ":" not in k}
+
+
+def refused(phase: dict[str, Any], operation: str) -> int:
+    return sum(v for k, v in phase["calls"]["client"].items() if k.startswith(f"{operation}:"))
+
+
+def status_calls(trial: Trial) -> list[int]:
+    return [server_calls(r).get("DescribeJobs", 0) for r in trial["status"]["rounds"]]
+
+
+def cleanup_calls(trial: Trial) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for key in ("shutdown_calls", "cancel_after_finish_calls"):
+        phase = {"calls": trial["cleanup"][key]}
+        for operation, count in server_calls(phase).items():
+            total[operation] = total.get(operation, 0) + count
+    return total
+
+
+def _phase_calls(trials: list[Trial], get: Callable[[Trial], dict[str, int]]) -> dict[str, Spread]:
+    operations = sorted({op for trial in trials for op in get(trial)})
+    out: dict[str, Spread] = {}
+    for operation in operations:
+        spread = Spread.of(get(trial).get(operation, 0) / trial["n"] for trial in trials)
+        if spread is not None:
+            out[operation] = spread
+    return out
+
+
+def summarise(n: int, timing: list[Trial], memory: list[Trial]) -> dict[str, Any]:
+    """Medians and spreads of one size, from its timing trials (and memory trials)."""
+    everything = timing + memory
+    submit_per_job = _phase_calls(timing, lambda t: server_calls(t["submit"]))
+    status_per_job = _phase_calls(
+        timing, lambda t: server_calls({"calls": _merge(t["status"]["rounds"])})
+    )
+    cleanup_per_job = _phase_calls(timing, cleanup_calls)
+    rounds = [r for t in timing for r in t["status"]["rounds"]]
+    throughput = Spread.of(t["submit"]["jobs_per_second"] for t in timing)
+    summary: dict[str, Any] = {
+        "n": n,
+        "timing_runs": len(timing),
+        "memory_runs": len(memory),
+        "calls_per_job": {
+            "submit": {k: v.as_dict() for k, v in submit_per_job.items()},
+            "status_rounds": {k: v.as_dict() for k, v in status_per_job.items()},
+            "cleanup": {k: v.as_dict() for k, v in cleanup_per_job.items()},
+        },
+        "submit_job_accepted": [_accepted(t) for t in everything],
+        "submit_job_refused": [refused(t["submit"], "SubmitJob") for t in timing],
+        "with_batch_id": [t["submit"]["with_batch_id"] for t in everything],
+        "unique_batch_ids": [t["submit"]["unique_batch_ids"] for t in everything],
+        "register_fresh": [
+            server_calls(t["submit"]).get("RegisterJobDefinition", 0)
+            for t in everything
+            if t.get("fresh_endpoint")
+        ],
+        "register_rerun": [
+            server_calls(t["submit"]).get("RegisterJobDefinition", 0)
+            for t in everything
+            if not t.get("fresh_endpoint")
+        ],
+        "throughput": throughput.as_dict() if throughput else None,
+        "status_round": {
+            "active_jobs": n,
+            "expected_describe_calls": math.ceil(n / 100),
+            "describe_calls": [c for t in timing for c in status_calls(t)],
+            "seconds": _spread_dict(r["seconds"] for r in rounds),
+            "cpu_ms_per_job": _spread_dict(
+                1000 * r["process_cpu_seconds"] / max(1, r["active"]) for r in rounds
+            ),
+        },
+        "finish": {
+            "rounds": [t["finish"]["rounds"] for t in timing],
+            "reported_succeeded": [t["finish"]["reported_succeeded"] for t in timing],
+            "reported_failed": [t["finish"]["reported_failed"] for t in everything],
+        },
+        "peak_rss_mib": _spread_dict(t["rss_peak_kib"] / 1024 for t in timing),
+        "rss_growth_kib_per_job": _spread_dict(
+            (t["rss_after_submit_kib"] - t["rss_before_submit_kib"]) / n for t in timing
+        ),
+        "submit_cpu_ms_per_job": _spread_dict(
+            1000 * t["submit"]["process_cpu_seconds"] / n for t in timing
+        ),
+        "run_jobs_cpu_ms_per_job": _spread_dict(
+            1000 * t["submit"]["run_jobs_thread_cpu_seconds"] / n for t in timing
+        ),
+        "run_jobs_seconds": _spread_dict(t["submit"]["run_jobs_seconds"] for t in timing),
+        "startup_seconds": _spread_dict(t["startup_seconds"] for t in timing),
+        "plugin_bytes_per_job": _spread_dict(
+            t["traced"]["plugin_lines_bytes_per_job"] for t in memory if "traced" in t
+        ),
+        "process_bytes_per_job": _spread_dict(
+            t["traced"]["process_bytes_per_job"] for t in memory if "traced" in t
+        ),
+        "top_plugin_lines": next(
+            (t["traced"]["top_plugin_lines"] for t in memory if "traced" in t), []
+        ),
+    }
+    summary["targets"] = targets(summary)
+    return summary
+
+
+def _accepted(trial: Trial) -> int:
+    calls = server_calls(trial["submit"]).get("SubmitJob", 0)
+    return calls - refused(trial["submit"], "SubmitJob")
+
+
+def _merge(rounds: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    merged: dict[str, dict[str, int]] = {"server": {}, "client": {}}
+    for entry in rounds:
+        for side in ("server", "client"):
+            for operation, count in entry["calls"][side].items():
+                merged[side][operation] = merged[side].get(operation, 0) + count
+    return merged
+
+
+def _spread_dict(values: Iterable[float]) -> dict[str, float | int] | None:
+    spread = Spread.of(values)
+    return spread.as_dict() if spread else None
+
+
+def _spread(entry: dict[str, Any] | None) -> Spread | None:
+    if not entry:
+        return None
+    return Spread(entry["median"], entry["min"], entry["max"], entry["runs"])
+
+
+# -- targets ------------------------------------------------------------------------------
+def targets(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    n = summary["n"]
+    checks = []
+
+    def check(name: str, passed: bool | None, measured: str) -> None:
+        checks.append({"target": name, "passed": passed, "measured": measured})
+
+    accepted_ok = all(a == n for a in summary["submit_job_accepted"]) and all(
+        b == n for b in summary["with_batch_id"] + summary["unique_batch_ids"]
+    )
+    check(
+        "1 accepted SubmitJob per job: every job has a batch id, none lost or submitted twice",
+        accepted_ok,
+        f"accepted {sorted(set(summary['submit_job_accepted']))} of {n}, with a batch id "
+        f"{sorted(set(summary['with_batch_id']))}, unique {sorted(set(summary['unique_batch_ids']))}",
+    )
+    refused_runs = summary["submit_job_refused"]
+    check(
+        "exactly 1 SubmitJob call per job (SubmitJob calls == N: no refused attempt re-sent)",
+        accepted_ok and not any(refused_runs),
+        f"SubmitJob calls per job {_text(summary['calls_per_job']['submit'].get('SubmitJob'), '{:.2f}')}; "
+        f"refused (429) attempts per run: {refused_runs}",
+    )
+    fresh, rerun = summary["register_fresh"], summary["register_rerun"]
+    check(
+        "RegisterJobDefinition <= 1 (distinct definitions) on a fresh endpoint, 0 on a re-run",
+        all(r <= 1 for r in fresh) and all(r == 0 for r in rerun) and bool(fresh or rerun),
+        f"fresh: {fresh}, re-runs: {rerun}",
+    )
+    cleanup = summary["calls_per_job"]["cleanup"]
+    cleanup_total = sum(v["max"] for v in cleanup.values())
+    check(
+        "0 clean-up calls per job",
+        cleanup_total == 0,
+        f"{cleanup_total:g} per job" + (f" ({', '.join(cleanup)})" if cleanup else ""),
+    )
+    status = summary["status_round"]
+    expected = status["expected_describe_calls"]
+    check(
+        f"ceil({n}/100) = {expected} DescribeJobs per status round",
+        bool(status["describe_calls"]) and all(c == expected for c in status["describe_calls"]),
+        f"per round: {sorted(set(status['describe_calls']))}",
+    )
+    throughput = _spread(summary["throughput"])
+    if throughput is not None:
+        fraction = throughput.median / SUBMIT_LIMIT
+        check(
+            f"throughput >= {THROUGHPUT_TARGET:.0%} of {SUBMIT_LIMIT:g}/s with 50 ms latency",
+            fraction >= THROUGHPUT_TARGET,
+            f"{throughput.text()} jobs/s = {fraction:.0%} (median)",
+        )
+    memory = _spread(summary["plugin_bytes_per_job"])
+    check(
+        f"plugin memory <= {MEMORY_TARGET_BYTES // 1024} KiB per active job",
+        None if memory is None else memory.median <= MEMORY_TARGET_BYTES,
+        "not measured" if memory is None else f"{memory.median:.0f} B per job",
+    )
+    return checks
+
+
+def verdict(passed: bool | None) -> str:
+    return {True: "PASS", False: "FAIL", None: "n/a"}[passed]
+
+
+# -- Markdown -----------------------------------------------------------------------------
+def _ops(calls: dict[str, Any]) -> str:
+    if not calls:
+        return "0"
+    parts = []
+    for operation, entry in calls.items():
+        spread = _spread(entry)
+        assert spread is not None
+        parts.append(f"{operation} {_num(spread)}")
+    return ", ".join(parts)
+
+
+def _num(spread: Spread) -> str:
+    def fmt(value: float) -> str:
+        return f"{value:.3g}" if value < 10 else f"{value:.0f}"
+
+    if spread.count < 2 or spread.low == spread.high:
+        return fmt(spread.median)
+    return f"{fmt(spread.median)} ({fmt(spread.low)}-{fmt(spread.high)})"
+
+
+def _text(entry: dict[str, Any] | None, fmt: str = "{:.1f}") -> str:
+    spread = _spread(entry)
+    return "-" if spread is None else spread.text(fmt)
+
+
+def markdown(summaries: list[dict[str, Any]], machine: str, notes: list[str]) -> str:
+    lines = [f"Machine and versions: {machine}.", ""]
+    lines += [
+        "**API calls per job, by phase** (counted by the endpoint; median, (min-max) when runs differ)",
+        "",
+        "| N | runs | submit phase | status rounds (per round) | clean-up |",
+        "|---:|---:|---|---|---|",
+    ]
+    for s in summaries:
+        calls = s["calls_per_job"]
+        rounds = max(1, len(s["status_round"]["describe_calls"]) // max(1, s["timing_runs"]))
+        per_round = {
+            op: {**entry, "median": entry["median"] / rounds, "min": entry["min"] / rounds,
+                 "max": entry["max"] / rounds}
+            for op, entry in calls["status_rounds"].items()
+        }  # fmt: skip
+        lines.append(
+            f"| {s['n']:,} | {s['timing_runs']} | {_ops(calls['submit'])} | {_ops(per_round)} "
+            f"| {_ops(calls['cleanup'])} |"
+        )
+    lines += [
+        "",
+        "**Submission** (50 ms added latency on every call, endpoint refuses SubmitJob beyond 50/s)",
+        "",
+        "| N | jobs/s | of 50/s | SubmitJob accepted / refused (429) per run | run_jobs s | CPU ms/job (run_jobs thread) | CPU ms/job (process) | Snakemake start to driver s |",
+        "|---:|---:|---:|---|---:|---:|---:|---:|",
+    ]
+    for s in summaries:
+        throughput = _spread(s["throughput"])
+        fraction = "-" if throughput is None else f"{throughput.median / SUBMIT_LIMIT:.0%}"
+        accepted = sorted(set(s["submit_job_accepted"]))
+        lines.append(
+            f"| {s['n']:,} | {_text(s['throughput'])} | {fraction} | "
+            f"{'/'.join(map(str, accepted))} / {', '.join(map(str, s['submit_job_refused']))} | "
+            f"{_text(s['run_jobs_seconds'], '{:.2f}')} | "
+            f"{_text(s['run_jobs_cpu_ms_per_job'], '{:.2f}')} | "
+            f"{_text(s['submit_cpu_ms_per_job'], '{:.2f}')} | "
+            f"{_text(s['startup_seconds'])} |"
+        )
+    lines += [
+        "",
+        "**One status round with N active jobs** (held RUNNABLE; 50 ms latency)",
+        "",
+        "| N | DescribeJobs (expected) | wall s | CPU ms/job | rounds to see all N finish |",
+        "|---:|---|---:|---:|---|",
+    ]
+    for s in summaries:
+        status = s["status_round"]
+        seen = sorted(set(status["describe_calls"]))
+        lines.append(
+            f"| {s['n']:,} | {'/'.join(map(str, seen))} ({status['expected_describe_calls']}) | "
+            f"{_text(status['seconds'], '{:.2f}')} | {_text(status['cpu_ms_per_job'], '{:.3f}')} | "
+            f"{', '.join(map(str, s['finish']['rounds']))} |"
+        )
+    lines += [
+        "",
+        "**Memory**",
+        "",
+        "| N | peak RSS MiB | RSS growth KiB/job | plugin B/active job | whole process B/job (traced) |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    for s in summaries:
+        lines.append(
+            f"| {s['n']:,} | {_text(s['peak_rss_mib'], '{:.0f}')} | "
+            f"{_text(s['rss_growth_kib_per_job'], '{:.2f}')} | "
+            f"{_text(s['plugin_bytes_per_job'], '{:.0f}')} | "
+            f"{_text(s['process_bytes_per_job'], '{:.0f}')} |"
+        )
+    lines += ["", "**Targets**", "", "| N | target | result | measured |", "|---:|---|---|---|"]
+    for s in summaries:
+        for check in s["targets"]:
+            lines.append(
+                f"| {s['n']:,} | {check['target']} | {verdict(check['passed'])} | "
+                f"{check['measured']} |"
+            )
+    if notes:
+        lines += ["", *notes]
+    return "\n".join(lines) + "\n"
+
+
+def profile_markdown(profile: list[dict[str, Any]], n: int, top: int = 15) -> str:
+    lines = [
+        f"cProfile of the driver thread (run_jobs and status rounds), N = {n:,}, by own time:",
+        "",
+        "| function | calls | own s | cumulative s |",
+        "|---|---:|---:|---:|",
+    ]
+    for row in profile[:top]:
+        lines.append(
+            f"| `{row['function']}` | {row['calls']} | {row['tottime']:.3f} | {row['cumtime']:.3f} |"
+        )
+    return "\n".join(lines) + "\n"
