@@ -82,6 +82,15 @@ class KnobBoard:
             copy.forget_jobs = list(self._knobs.forget_jobs)
             return copy
 
+    def pace(self) -> float:
+        """``status_pace_seconds``, read without copying the other knobs."""
+        with self._lock:
+            return self._knobs.status_pace_seconds
+
+    def holding(self) -> bool:
+        with self._lock:
+            return self._knobs.hold_jobs
+
     def update(self, values: dict[str, Any]) -> None:
         """Validate every value first, then apply them together."""
         unknown = sorted(set(values) - set(KNOB_NAMES))

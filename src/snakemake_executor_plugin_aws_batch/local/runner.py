@@ -56,7 +56,7 @@ class JobRun:
         """Wait one status step (``status_pace_seconds``), or less if the job is stopped."""
         started = time.monotonic()
         while not self.halted():
-            if time.monotonic() - started >= self.runtime.knobs.snapshot().status_pace_seconds:
+            if time.monotonic() - started >= self.runtime.knobs.pace():
                 return
             time.sleep(STEP)
 
@@ -97,7 +97,7 @@ class JobRun:
         )
         attempts = retry.max_attempts(strategy)
         for number in range(1, attempts + 1):
-            while self.runtime.knobs.snapshot().hold_jobs and not self.halted():
+            while self.runtime.knobs.holding() and not self.halted():
                 time.sleep(STEP)
             if not self.advance("STARTING"):
                 self.finish(success=False)
