@@ -92,6 +92,8 @@ class CallCounter:
 
 
 COUNTER = CallCounter()
+# Profiles Snakemake's start-up (until the driver runs) in profiled trials.
+STARTUP_PROFILER: cProfile.Profile | None = None
 
 
 def count_plugin_clients() -> None:
@@ -183,6 +185,9 @@ class Driver:
     # -- the phases ----------------------------------------------------------------------
     def run(self) -> bool:
         self.result["startup_seconds"] = time.monotonic() - self.config.process_started
+        if STARTUP_PROFILER is not None:
+            STARTUP_PROFILER.disable()
+            self.result["startup_profile"] = profile_table(STARTUP_PROFILER, key="cumtime")
         self.result["rss_before_submit_kib"] = rss_kib()
         self._stop_snakemake_status_thread()
         self._count_reports()
@@ -201,7 +206,7 @@ class Driver:
         self._cleanup()
         self.result["rss_peak_kib"] = peak_rss_kib()
         if self.profiler is not None:
-            self.result["profile"] = self._profile_table()
+            self.result["profile"] = profile_table(self.profiler)
         with open(self.config.out, "w") as out:
             json.dump(self.result, out, indent=1)
         return True
@@ -325,22 +330,23 @@ class Driver:
             "live_after": len(self.executor.live),
         }
 
-    def _profile_table(self) -> list[dict[str, Any]]:
-        assert self.profiler is not None
-        stream = io.StringIO()
-        stats = pstats.Stats(self.profiler, stream=stream)
-        rows = []
-        for (filename, line, name), (_cc, calls, tottime, cumtime, _callers) in stats.stats.items():  # type: ignore[attr-defined]
-            rows.append(
-                {
-                    "function": f"{_short(filename)}:{line}({name})",
-                    "calls": calls,
-                    "tottime": tottime,
-                    "cumtime": cumtime,
-                }
-            )
-        rows.sort(key=lambda row: row["tottime"], reverse=True)
-        return rows[:PROFILE_TOP]
+
+def profile_table(profiler: cProfile.Profile, *, key: str = "tottime") -> list[dict[str, Any]]:
+    """The top functions of a profile, by ``key`` (``tottime`` or ``cumtime``)."""
+    stats = pstats.Stats(profiler, stream=io.StringIO())
+    rows = []
+    for (filename, line, name), entry in stats.stats.items():  # type: ignore[attr-defined]
+        _cc, calls, tottime, cumtime, _callers = entry
+        rows.append(
+            {
+                "function": f"{_short(filename)}:{line}({name})",
+                "calls": calls,
+                "tottime": tottime,
+                "cumtime": cumtime,
+            }
+        )
+    rows.sort(key=lambda row: float(row[key]), reverse=True)
+    return rows[:PROFILE_TOP]
 
 
 def _short(filename: str) -> str:

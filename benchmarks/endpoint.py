@@ -2,9 +2,8 @@
 
 The endpoint runs in a separate process so that its CPU time and memory never show
 up in the measurements of the Snakemake process. Preferred is the project's local
-AWS Batch endpoint (:class:`snakemake_executor_plugin_aws_batch.local.LocalBatch`,
-which serves from a child process), which counts calls and has knobs for latency,
-rate limits and held jobs. When that module
+AWS Batch endpoint (its command line, through :mod:`benchmarks.endpoint_server`),
+which counts calls and has knobs for latency, rate limits and held jobs. When that module
 is not installed, moto's plain server is used instead: jobs then succeed at once,
 there are no knobs, and API calls are only counted on the client side.
 """
@@ -14,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 LOCAL_MODULE = "snakemake_executor_plugin_aws_batch.local"
+ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 120.0
 
 # Moto fallback: the resources the benchmark creates itself.
@@ -108,7 +109,6 @@ class EndpointProcess:
         self.workdir = workdir
         self.prefer_local = prefer_local
         self.process: subprocess.Popen[bytes] | None = None
-        self.local: Any = None
         self.info: EndpointInfo | None = None
         self.log_path = workdir / "endpoint.log"
 
@@ -124,9 +124,6 @@ class EndpointProcess:
         self.stop()
 
     def stop(self) -> None:
-        if self.local is not None:
-            self.local.stop()
-            self.local = None
         process, self.process = self.process, None
         if process is None or process.poll() is not None:
             return
@@ -141,7 +138,12 @@ class EndpointProcess:
         log = self.log_path.open("ab")
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         self.process = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=ROOT,
+            start_new_session=True,
         )
         log.close()
         return self.process
@@ -153,17 +155,28 @@ class EndpointProcess:
 
     # -- the project's local AWS Batch endpoint -------------------------------------------
     def _start_local(self) -> EndpointInfo:
-        from snakemake_executor_plugin_aws_batch.local import LocalBatch
-
-        # Jobs never run their command here (instant_jobs), so no container engine is needed.
-        self.local = LocalBatch(engine="process").start()
+        env_file = self.workdir / "endpoint.env"
+        env_file.unlink(missing_ok=True)
+        # Jobs never run their command here (instant_jobs): no container engine needed.
+        self._spawn(
+            [sys.executable, "-m", "benchmarks.endpoint_server", "--engine", "process",
+             "--port", "0", "--env-file", str(env_file)]
+        )  # fmt: skip
+        deadline = time.monotonic() + START_TIMEOUT
+        while not env_file.exists():  # written at once, when the endpoint is ready
+            self._check_alive()
+            if time.monotonic() > deadline:
+                raise RuntimeError("the local endpoint did not start in time")
+            time.sleep(0.1)
+        env = _parse_exports(env_file.read_text())
+        prefix = env.get("SNAKEMAKE_AWS_BATCH_LOCAL_STORAGE_PREFIX", "s3://snakemake-local/")
         return EndpointInfo(
             kind="local",
-            endpoint_url=self.local.endpoint_url,
-            region=self.local.region,
-            job_queue=self.local.job_queue,
-            bucket=self.local.bucket,
-            env=self.local.env(),
+            endpoint_url=env["AWS_ENDPOINT_URL"],
+            region=env["AWS_DEFAULT_REGION"],
+            job_queue=env["SNAKEMAKE_AWS_BATCH_JOB_QUEUE"],
+            bucket=prefix.removeprefix("s3://").split("/", 1)[0],
+            env=env,
         )
 
     # -- moto's plain server --------------------------------------------------------------
@@ -199,6 +212,19 @@ class EndpointProcess:
             bucket=MOTO_BUCKET,
             env=env,
         )
+
+
+def _parse_exports(text: str) -> dict[str, str]:
+    """``export K=V`` lines (values quoted for the shell) to a dictionary."""
+    env = {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        parts = shlex.split(value)
+        env[key.strip()] = parts[0] if parts else ""
+    return env
 
 
 def _create_moto_resources(url: str) -> None:

@@ -345,15 +345,35 @@ def markdown(summaries: list[dict[str, Any]], machine: str, notes: list[str]) ->
     return "\n".join(lines) + "\n"
 
 
-def profile_markdown(profile: list[dict[str, Any]], n: int, top: int = 15) -> str:
+def profile_markdown(profile: dict[str, Any], top: int = 12) -> str:
+    n = profile["n"]
+
+    def table(rows: list[dict[str, Any]]) -> list[str]:
+        lines = ["| function | calls | own s | cumulative s |", "|---|---:|---:|---:|"]
+        for row in rows[:top]:
+            lines.append(
+                f"| `{row['function']}` | {row['calls']} | {row['tottime']:.3f} "
+                f"| {row['cumtime']:.3f} |"
+            )
+        return lines
+
     lines = [
-        f"cProfile of the driver thread (run_jobs and status rounds), N = {n:,}, by own time:",
+        f"**Profiles** (cProfile, one extra trial with N = {n:,}; cProfile slows what it "
+        "watches, so these times are only for comparison with each other)",
         "",
-        "| function | calls | own s | cumulative s |",
-        "|---|---:|---:|---:|",
     ]
-    for row in profile[:top]:
-        lines.append(
-            f"| `{row['function']}` | {row['calls']} | {row['tottime']:.3f} | {row['cumtime']:.3f} |"
-        )
+    if profile.get("startup_top"):
+        lines += [
+            f"Snakemake's start-up before the first job reaches the plugin "
+            f"({profile['startup_seconds']:.1f} s under the profiler), by cumulative time:",
+            "",
+            *table(profile["startup_top"]),
+            "",
+        ]
+    lines += [
+        "The thread that called `run_jobs` and ran the status rounds, by own time "
+        "(the submission threads are not profiled):",
+        "",
+        *table(profile["top"]),
+    ]
     return "\n".join(lines) + "\n"

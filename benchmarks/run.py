@@ -143,7 +143,7 @@ def _one_line(trial: dict[str, Any]) -> str:
 
 
 def _strip(trial: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in trial.items() if k not in ("profile",)}
+    return {k: v for k, v in trial.items() if k not in ("profile", "startup_profile")}
 
 
 def update_readme(markdown: str) -> None:
@@ -164,6 +164,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-memory", action="store_true", help="skip the tracemalloc trials")
     parser.add_argument(
         "--profile-size", type=int, default=1000, help="N of the profiled trial (0: none)"
+    )
+    parser.add_argument(
+        "--cli",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also time a whole snakemake command-line run of N jobs that really run",
     )
     parser.add_argument("--workdir", type=Path, default=ROOT / ".bench", help="scratch space")
     parser.add_argument("--out", type=Path, help="results JSON (default: benchmarks/results.json)")
@@ -202,7 +209,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         summaries.append(report.summarise(n, trials["timing"], trials["memory"]))
         raw[str(n)] = [_strip(t) for kind in ("timing", "memory") for t in trials[kind]]
         if trials["profile"]:
-            profile = {"n": n, "top": trials["profile"][0]["profile"]}
+            profiled = trials["profile"][0]
+            profile = {
+                "n": n,
+                "top": profiled["profile"],
+                "startup_top": profiled.get("startup_profile", []),
+                "startup_seconds": profiled["startup_seconds"],
+            }
+    cli = None
+    if args.cli:
+        from . import cli_run
+
+        print(f"  whole snakemake run with {args.cli:,} jobs ...", end=" ", flush=True)
+        cli = cli_run.run_cli(args.cli, workdir / f"cli-{args.cli}", jobs=args.cli)
+        print(f"{cli['seconds']:.0f} s, exit code {cli['returncode']}", flush=True)
     seconds = time.monotonic() - started
     endpoint = raw[str(plan[0][0])][0]["endpoint"]
     notes = list(NOTES)
@@ -213,8 +233,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         )
     notes.append(f"Total benchmark time: {seconds / 60:.1f} minutes.")
     markdown = report.markdown(summaries, machine.one_line(about), notes)
+    if cli:
+        from . import cli_run
+
+        markdown += "\n" + cli_run.markdown(cli)
     if profile:
-        markdown += "\n" + report.profile_markdown(profile["top"], profile["n"])
+        markdown += "\n" + report.profile_markdown(profile)
     result = {
         "machine": about,
         "plan": [{"n": n, "timing_runs": r} for n, r in plan],
@@ -222,6 +246,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "seconds": seconds,
         "summaries": summaries,
         "profile": profile,
+        "cli": cli,
         "trials": raw,
     }
     out = args.out or (workdir / "results.json" if args.smoke else RESULTS)

@@ -9,11 +9,13 @@ time belong to that trial alone::
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
 import sys
 import time
 from pathlib import Path
 
+from . import driver
 from .driver import TRACE_FRAMES, TrialConfig, count_plugin_clients, install
 from .endpoint import EndpointInfo
 
@@ -122,6 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     count_plugin_clients()
     install(config, info)
     os.chdir(workdir)
+    if args.profile:
+        driver.STARTUP_PROFILER = cProfile.Profile()
+        driver.STARTUP_PROFILER.enable()
     run_snakemake(
         info, workdir, snakefile, prefix=args.prefix, n=args.n, submit_rate=args.submit_rate
     )
