@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import signal
+import threading
 from collections.abc import AsyncGenerator, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
@@ -74,6 +76,7 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
         )
         self.live: dict[str, Tracked] = {}  # by marker; every job not yet finished
         self.warned: set[str] = set()
+        self._sigterm_taken = False
         self.check_rules()
 
     # Start-up ----------------------------------------------------------------
@@ -110,6 +113,7 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
 
     # Submission ----------------------------------------------------------------
     def run_job(self, job: JobExecutorInterface) -> None:
+        self._cancel_on_sigterm()
         rule = job.name
         try:
             job_spec = spec.build(
@@ -154,6 +158,23 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
         if isinstance(definition, str):
             return definition
         return str(requests.job_definition(definition)["jobDefinitionName"])
+
+    def _cancel_on_sigterm(self) -> None:
+        """Make SIGTERM cancel like Ctrl-C does: terminate the jobs, then stop.
+
+        Snakemake's own SIGTERM handler waits for running jobs to finish, which on
+        AWS Batch can mean hours of paid compute after the user asked to stop. It is
+        installed after this executor is created, so it is replaced at the first job.
+        """
+        if self._sigterm_taken or threading.current_thread() is not threading.main_thread():
+            return
+        self._sigterm_taken = True
+
+        def on_sigterm(signum: int, frame: object) -> None:
+            self.logger.info("SIGTERM: terminating this workflow's AWS Batch jobs.")
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, on_sigterm)
 
     def additional_general_args(self) -> str:
         return ""

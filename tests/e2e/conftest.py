@@ -81,7 +81,8 @@ def aws_client(local: LocalBatch, service: str) -> Any:
 
 
 def jobs_named(local: LocalBatch, prefix: str) -> list[dict[str, Any]]:
-    """Every job on the local queues whose name starts with ``prefix``, described."""
+    """The jobs of this test (submitted since the counters were reset) named ``prefix*``."""
+    names = {request["jobName"] for request in sent(local, "SubmitJob")}
     batch = batch_client(local)
     ids = []
     for queue in (local.job_queue, local.fargate_job_queue):
@@ -89,11 +90,12 @@ def jobs_named(local: LocalBatch, prefix: str) -> list[dict[str, Any]]:
             jobQueue=queue, filters=[{"name": "JOB_NAME", "values": [f"{prefix}*"]}]
         )
         ids += [summary["jobId"] for summary in listed["jobSummaryList"]]
-    return [
+    described = [
         job
         for start in range(0, len(ids), 100)
         for job in batch.describe_jobs(jobs=ids[start : start + 100])["jobs"]
     ]
+    return [job for job in described if job["jobName"] in names]
 
 
 @dataclass
@@ -109,10 +111,11 @@ class Workflow:
     local: LocalBatch
     path: Path
     prefix: str
+    unset: tuple[str, ...] = ()  # variables of the endpoint's environment to leave out
 
     def environment(self) -> dict[str, str]:
         env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
-        env.update(self.local.env())
+        env.update({k: v for k, v in self.local.env().items() if k not in self.unset})
         env["AWS_SECRET_ACCESS_KEY"] = PLANTED_HOST_SECRET  # moto accepts any key
         env["SNAKEMAKE_STORAGE_S3_SECRET_KEY"] = PLANTED_STORAGE_SECRET
         env["SNAKEMAKE_STORAGE_S3_ACCESS_KEY"] = "local"

@@ -84,7 +84,8 @@ def test_out_of_memory_exit_code_gets_its_hint(workflow: Any) -> None:
         """
         rule oom:
             output: "oom.txt"
-            shell: "exit 137"
+            # What the kernel's OOM killer does: SIGKILL for every process of the container.
+            shell: "kill -KILL 0"
         """
     )
     result = flow.run()

@@ -74,9 +74,13 @@ def test_failing_rule_reports_exit_code_and_log_lines(workflow: Any) -> None:
     )
     result = flow.run()
     assert result.returncode != 0
-    assert "Exit code: 3" in result.output
-    assert "line-before-failure-42" in result.output
-    assert "AWS Batch job" in result.output
+    assert "Essential container in task exited" in result.output  # the status reason
+    # The job's own Snakemake ends with 1 when its shell command fails with 3.
+    assert "Exit code: 1." in result.output
+    assert "line-before-failure-42" in result.output  # from the CloudWatch log tail
+    assert "non-zero exit status 3" in result.output
+    [job] = jobs_named(flow.local, "snakejob-broken-")
+    assert f"AWS Batch job {job['jobId']}" in result.output
 
 
 def test_secret_reaches_job_and_never_leaks(workflow: Any) -> None:
@@ -115,6 +119,7 @@ def test_secret_without_execution_role_is_refused_before_submission(workflow: An
             shell: "touch {output}"
         """
     )
+    flow.unset = ("SNAKEMAKE_AWS_BATCH_EXECUTION_ROLE",)
     result = flow.run()
     assert result.returncode != 0
     assert "rule 'needs_role', resource aws_batch_secrets" in result.output
