@@ -67,6 +67,10 @@ class ProcessExecution:
         environment = {
             "PATH": f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin",
             "HOME": self._workdir,
+            # The "image" here is the host's Python environment, which already holds
+            # Snakemake's dependencies: when a job deploys a storage plugin with pip,
+            # install the plugin alone instead of downloading (and shadowing) them again.
+            "PIP_NO_DEPS": "1",
             **launch.environment,
         }
         try:
