@@ -13,29 +13,19 @@ import pytest
 from snakemake_executor_plugin_aws_batch.local import LocalBatch
 
 FINAL = ("SUCCEEDED", "FAILED")
-DEFAULT_KNOBS: dict[str, Any] = {
-    "latency_ms": 0,
-    "submit_rate_limit": None,
-    "throttle_rate": 0.0,
-    "server_error_rate": 0.0,
-    "ambiguous_rate": 0.0,
-    "outage_seconds": 0,
-    "status_pace_seconds": 0.05,
-    "hold_jobs": False,
-    "forget_jobs": [],
-    "instant_jobs": False,
-}
+# Tests run with a short status pace; every other knob at its default.
+PACE_SECONDS = 0.05
 
 
 @pytest.fixture(scope="session")
 def local_batch() -> Iterator[LocalBatch]:
-    with LocalBatch(engine="process", **DEFAULT_KNOBS) as local:
+    with LocalBatch(engine="process", status_pace_seconds=PACE_SECONDS) as local:
         yield local
 
 
 @pytest.fixture
 def local(local_batch: LocalBatch) -> LocalBatch:
-    local_batch.set_knobs(**DEFAULT_KNOBS)
+    local_batch.reset_knobs(status_pace_seconds=PACE_SECONDS)
     local_batch.reset_calls()
     return local_batch
 

@@ -31,6 +31,8 @@ def test_knobs_over_http(local: LocalBatch) -> None:
     assert set(knobs) == set(KNOB_NAMES)
     assert (knobs["latency_ms"], knobs["forget_jobs"]) == (5, ["a"])
     assert http(local, "GET", "knobs") == knobs == local.knobs()
+    defaults = http(local, "POST", "reset-knobs", {})
+    assert (defaults["latency_ms"], defaults["forget_jobs"]) == (0, [])
     with pytest.raises(urllib.error.HTTPError) as error:
         http(local, "POST", "knobs", {"no_such_knob": 1})
     assert error.value.code == 400
@@ -104,6 +106,7 @@ def test_submit_rate_limit(local: LocalBatch) -> None:
     ("knob", "status", "code"),
     [
         ("throttle_rate", 429, "TooManyRequestsException"),
+        ("throttle_400_rate", 400, "ThrottlingException"),
         ("server_error_rate", 500, "ServerException"),
     ],
 )
@@ -117,6 +120,37 @@ def test_error_rates(local: LocalBatch, knob: str, status: int, code: str) -> No
     client(local, "logs", **NO_RETRY).describe_log_groups()  # only Batch calls fail
     local.set_knobs(**{knob: 0.0})
     batch.describe_jobs(jobs=["x"])
+
+
+def test_fault_rate_and_other_spellings(local: LocalBatch) -> None:
+    knobs = local.set_knobs(
+        fault_rate={"throttle": 0.25, "throttle_400": 0.5, "server_error": 0.125},
+        fault_after_rate=0.75,
+        outage=0,
+    )
+    assert (knobs["throttle_rate"], knobs["throttle_400_rate"]) == (0.25, 0.5)
+    assert (knobs["server_error_rate"], knobs["ambiguous_rate"]) == (0.125, 0.75)
+    assert "fault_rate" not in knobs
+    with pytest.raises(ValueError, match="fault_rate"):
+        local.set_knobs(fault_rate={"timeout": 0.1})
+    with pytest.raises(urllib.error.HTTPError) as error:
+        http(local, "POST", "knobs", {"fault_rate": {"throttle": 3}})
+    assert error.value.code == 400
+
+
+def test_ambiguous_faults_hit_every_batch_operation(local: LocalBatch) -> None:
+    batch = client(local, "batch", **NO_RETRY)
+    local.set_knobs(fault_after_rate=1.0)
+    name = unique("def")
+    with pytest.raises((botocore.exceptions.ClientError, *DROPPED)):
+        batch.register_job_definition(
+            jobDefinitionName=name,
+            type="container",
+            containerProperties={"image": "x", "command": ["true"], "vcpus": 1, "memory": 512},
+        )
+    local.set_knobs(fault_after_rate=0.0)
+    [registered] = batch.describe_job_definitions(jobDefinitionName=name)["jobDefinitions"]
+    assert registered["revision"] == 1
 
 
 def test_ambiguous_submit_creates_the_job(local: LocalBatch) -> None:

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from .knobs import KnobBoard
-from .server import LocalServer
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -38,11 +37,16 @@ def _parser() -> argparse.ArgumentParser:
         "--submit-rate-limit", type=float, help="SubmitJob calls per second before HTTP 429"
     )
     knobs.add_argument("--throttle-rate", type=float, help="fraction of Batch calls given 429")
+    knobs.add_argument(
+        "--throttle-400-rate",
+        type=float,
+        help="fraction of Batch calls given 400 ThrottlingException",
+    )
     knobs.add_argument("--server-error-rate", type=float, help="fraction of Batch calls given 500")
     knobs.add_argument(
         "--ambiguous-rate",
         type=float,
-        help="fraction of SubmitJob calls processed whose answer is lost (500 or dropped)",
+        help="fraction of Batch calls processed whose answer is lost (500 or dropped)",
     )
     knobs.add_argument(
         "--status-pace", type=float, dest="status_pace_seconds", help="seconds per job status"
@@ -66,6 +70,7 @@ def knob_values(args: argparse.Namespace) -> dict[str, Any]:
         "latency_ms",
         "submit_rate_limit",
         "throttle_rate",
+        "throttle_400_rate",
         "server_error_rate",
         "ambiguous_rate",
         "status_pace_seconds",
@@ -94,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
         KnobBoard().update(knobs)
     except ValueError as err:
         _parser().error(str(err))
+    # moto takes seconds to import: only once the arguments are known to be good.
+    from .server import LocalServer  # noqa: PLC0415
+
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())

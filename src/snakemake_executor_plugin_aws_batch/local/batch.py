@@ -129,6 +129,10 @@ class LocalBatch:
         result: dict[str, Any] = self._local("POST", "knobs", knobs)
         return result
 
+    def reset_knobs(self, **knobs: Any) -> dict[str, Any]:
+        """Put every knob back to its default (ending an outage), except those given here."""
+        return self.set_knobs(**{**KnobBoard().as_json(), **knobs})
+
     def knobs(self) -> dict[str, Any]:
         result: dict[str, Any] = self._local("GET", "knobs")
         return result

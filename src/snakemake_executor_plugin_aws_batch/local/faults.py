@@ -18,6 +18,7 @@ from urllib.parse import parse_qs
 
 import botocore.session
 
+from .knobs import KnobBoard
 from .runtime import Runtime, serving
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -26,6 +27,7 @@ StartResponse = Callable[..., Any]
 _SERVICE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/")
 _MAX_RECORDED = 100_000
 THROTTLED = {"__type": "TooManyRequestsException", "message": "Too Many Requests"}
+THROTTLING = {"__type": "ThrottlingException", "message": "Rate exceeded"}
 SERVER_ERROR = {"__type": "ServerException", "message": "Internal Server Error"}
 
 
@@ -175,10 +177,13 @@ class Middleware:
             raise ReplyError("429 Too Many Requests", THROTTLED)
         if self._chance(settings.throttle_rate):
             raise ReplyError("429 Too Many Requests", THROTTLED)
+        if self._chance(settings.throttle_400_rate):
+            raise ReplyError("400 Bad Request", THROTTLING)
         if self._chance(settings.server_error_rate):
             raise ReplyError("500 Internal Server Error", SERVER_ERROR)
         status, headers, content = self._call_moto(environ, body)
-        if name == "SubmitJob" and self._chance(settings.ambiguous_rate):
+        if self._chance(settings.ambiguous_rate):
+            # Processed, but the answer is lost: a 500 or a connection reset, half each.
             if self._chance(0.5):
                 self._drop(environ)
             raise ReplyError("500 Internal Server Error", SERVER_ERROR)
@@ -229,6 +234,9 @@ class Middleware:
                 self.runtime.knobs.update(values)
             except ValueError as err:
                 raise ReplyError("400 Bad Request", {"message": str(err)}) from err
+            return self.runtime.knobs.as_json()
+        if route == "reset-knobs" and method == "POST":
+            self.runtime.knobs.update(KnobBoard().as_json())
             return self.runtime.knobs.as_json()
         if route == "knobs" and method == "GET":
             return self.runtime.knobs.as_json()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -11,6 +12,7 @@ KNOB_NAMES = (
     "latency_ms",
     "submit_rate_limit",
     "throttle_rate",
+    "throttle_400_rate",
     "server_error_rate",
     "ambiguous_rate",
     "outage_seconds",
@@ -20,6 +22,16 @@ KNOB_NAMES = (
     "instant_jobs",
 )
 
+# Other spellings accepted on input (never in the answers): ``fault_rate`` takes a dict
+# ``{"throttle": r, "throttle_400": r, "server_error": r}``; the others are plain renames.
+FAULT_KINDS = {
+    "throttle": "throttle_rate",
+    "throttle_400": "throttle_400_rate",
+    "server_error": "server_error_rate",
+}
+ALIASES = {"fault_after_rate": "ambiguous_rate", "outage": "outage_seconds"}
+RATE_KNOBS = ("throttle_rate", "throttle_400_rate", "server_error_rate", "ambiguous_rate")
+
 
 @dataclass
 class Knobs:
@@ -28,6 +40,7 @@ class Knobs:
     latency_ms: float = 0.0
     submit_rate_limit: float | None = None
     throttle_rate: float = 0.0
+    throttle_400_rate: float = 0.0
     server_error_rate: float = 0.0
     ambiguous_rate: float = 0.0
     status_pace_seconds: float = 0.0
@@ -61,6 +74,27 @@ def _flag(name: str, value: Any) -> bool:
     return value
 
 
+def canonical(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with aliases replaced by the knobs they stand for; unknown names refused."""
+    result: dict[str, Any] = {}
+    for name, value in values.items():
+        if name == "fault_rate":
+            if not isinstance(value, dict) or not set(value) <= set(FAULT_KINDS):
+                raise ValueError(
+                    "knob fault_rate takes an object with the keys "
+                    f"{', '.join(FAULT_KINDS)}, not {value!r}"
+                )
+            result.update({FAULT_KINDS[kind]: rate for kind, rate in value.items()})
+        elif name in ALIASES:
+            result[ALIASES[name]] = value
+        elif name in KNOB_NAMES:
+            result[name] = value
+        else:
+            known = ", ".join([*KNOB_NAMES, "fault_rate", *ALIASES])
+            raise ValueError(f"unknown knob: {name}; known: {known}")
+    return result
+
+
 def _ids(name: str, value: Any) -> list[str]:
     if value is None:
         return []
@@ -75,6 +109,11 @@ class KnobBoard:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._knobs = Knobs()
+        self._listeners: list[Callable[[], None]] = []
+
+    def subscribe(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` (with no argument) after every change of the knobs."""
+        self._listeners.append(listener)
 
     def snapshot(self) -> Knobs:
         with self._lock:
@@ -93,14 +132,9 @@ class KnobBoard:
 
     def update(self, values: dict[str, Any]) -> None:
         """Validate every value first, then apply them together."""
-        unknown = sorted(set(values) - set(KNOB_NAMES))
-        if unknown:
-            raise ValueError(
-                f"unknown knob(s): {', '.join(unknown)}; known: {', '.join(KNOB_NAMES)}"
-            )
         changes: dict[str, Any] = {}
-        for name, value in values.items():
-            if name in ("throttle_rate", "server_error_rate", "ambiguous_rate"):
+        for name, value in canonical(values).items():
+            if name in RATE_KNOBS:
                 changes[name] = _rate(name, value)
             elif name in ("latency_ms", "status_pace_seconds"):
                 changes[name] = _number(name, value)
@@ -116,6 +150,8 @@ class KnobBoard:
         with self._lock:
             for name, value in changes.items():
                 setattr(self._knobs, name, value)
+        for listener in list(self._listeners):
+            listener()
 
     def as_json(self) -> dict[str, Any]:
         knobs = self.snapshot()
@@ -123,6 +159,7 @@ class KnobBoard:
             "latency_ms": knobs.latency_ms,
             "submit_rate_limit": knobs.submit_rate_limit,
             "throttle_rate": knobs.throttle_rate,
+            "throttle_400_rate": knobs.throttle_400_rate,
             "server_error_rate": knobs.server_error_rate,
             "ambiguous_rate": knobs.ambiguous_rate,
             "outage_seconds": max(0.0, knobs.outage_until - time.monotonic()),
