@@ -17,6 +17,7 @@ from .runner import JobRun
 from .runtime import JobExtras, current_extras
 
 _ATTRIBUTE = "_snakemake_local"
+_RUN_ATTRIBUTE = "_snakemake_local_run"
 _lock = threading.Lock()
 
 
@@ -82,7 +83,8 @@ def _describe(job: Any, extras: JobExtras, described: dict[str, Any]) -> dict[st
 
 _ORIGINAL: dict[str, Any] = {
     "__init__": Job.__init__,
-    "run": Job.run,
+    "start": Job.start,
+    "terminate": Job.terminate,
     "status": ManagedState.status,
     "_container_details": Job._container_details,
     "describe": Job.describe,
@@ -110,14 +112,26 @@ def _set_status(self: Any, value: str) -> None:
     _ORIGINAL["status"].fset(self, value)
 
 
-# moto runs a job only through a Docker engine, without retries, secrets, streamed logs,
-# exit codes in DescribeJobs or prompt termination before RUNNING.
-def _run(self: Any) -> None:
+# moto runs each job in a thread of its own, only through a Docker engine, without retries,
+# secrets, streamed logs, exit codes in DescribeJobs or prompt termination before RUNNING.
+# Here the server's scheduler drives the job instead (no thread until its command runs).
+def _start(self: Any) -> None:
     extras = extras_of(self)
     if extras is None:
-        _ORIGINAL["run"](self)
-    else:
-        JobRun(self, extras).run()
+        _ORIGINAL["start"](self)
+        return
+    run = JobRun(self, extras)
+    setattr(self, _RUN_ATTRIBUTE, run)
+    extras.runtime.scheduler.add(run)
+
+
+# moto's TerminateJob and CancelJob only set a flag that its job thread polls; the scheduler
+# has to be told, so that a waiting job ends at once.
+def _terminate(self: Any, reason: str) -> None:
+    _ORIGINAL["terminate"](self, reason)
+    run: JobRun | None = getattr(self, _RUN_ATTRIBUTE, None)
+    if run is not None:
+        run.runtime.scheduler.wake(run)
 
 
 # moto's container details drop the overridden resourceRequirements, the exit code and the
@@ -148,7 +162,8 @@ def _short_description(self: Any) -> dict[str, Any]:
 
 _REPLACEMENTS: dict[str, Any] = {
     "__init__": _init,
-    "run": _run,
+    "start": _start,
+    "terminate": _terminate,
     "status": property(_get_status, _set_status),
     "_container_details": _details,
     "describe": _full_description,
@@ -159,6 +174,6 @@ _REPLACEMENTS: dict[str, Any] = {
 def install() -> None:
     """Patch moto's Job class, once per process."""
     with _lock:
-        if Job.run is not _run:
+        if Job.start is not _start:
             for name, replacement in _REPLACEMENTS.items():
                 setattr(Job, name, replacement)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .knobs import KnobBoard
+from .scheduler import Scheduler
 
 if TYPE_CHECKING:
     from .engines import Engine
@@ -19,7 +21,7 @@ JOB_SECRET_ACCESS_KEY = "local"
 
 
 class Runtime:
-    """One server's knobs, endpoint, engine and running jobs."""
+    """One server's knobs, endpoint, engine, job scheduler and running attempts."""
 
     def __init__(self, knobs: KnobBoard, engine: Engine) -> None:
         self.knobs = knobs
@@ -29,6 +31,9 @@ class Runtime:
         self.stopping = threading.Event()
         self._lock = threading.Lock()
         self._threads: set[threading.Thread] = set()
+        self.scheduler = Scheduler()
+        # Held or paced jobs look at the knobs again whenever they change.
+        knobs.subscribe(self.scheduler.wake_all)
 
     def track(self, thread: threading.Thread) -> None:
         with self._lock:
@@ -43,10 +48,15 @@ class Runtime:
             return list(self._threads)
 
     def shutdown(self, timeout: float = 20.0) -> None:
-        """Stop every job (their processes are killed) and wait for the job threads."""
+        """End every job (running commands are killed), then the scheduler."""
         self.stopping.set()
+        self.scheduler.wake_all()
+        deadline = time.monotonic() + timeout
         for thread in self.active():
-            thread.join(timeout=timeout)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        while self.scheduler.count() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self.scheduler.stop()
 
 
 @dataclass
