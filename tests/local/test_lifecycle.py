@@ -90,3 +90,30 @@ def test_array_job(batch: Any, local: LocalBatch) -> None:
     children = [wait_for(batch, f"{parent}:{index}") for index in range(2)]
     assert [child["status"] for child in children] == ["SUCCEEDED", "FAILED"]
     assert describe(batch, parent)["status"] == "FAILED"
+
+
+def test_many_held_jobs_cost_no_threads(batch: Any, local: LocalBatch) -> None:
+    local.set_knobs(hold_jobs=True, status_pace_seconds=0)
+    threads = local.health()["threads"]
+    name = definition(batch, "true")
+    ids = [submit(batch, local, name) for _ in range(300)]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        found = batch.describe_jobs(jobs=ids[:100])["jobs"]
+        if {job["status"] for job in found} == {"RUNNABLE"}:
+            break
+        time.sleep(0.1)
+    health = local.health()
+    assert health["active_jobs"] >= 300
+    assert health["threads"] <= threads + 5
+    local.set_knobs(hold_jobs=False, instant_jobs=True)
+    for start in range(0, len(ids), 100):
+        while True:
+            found = batch.describe_jobs(jobs=ids[start : start + 100])["jobs"]
+            if all(job["status"] == "SUCCEEDED" for job in found):
+                break
+            assert time.monotonic() < deadline + 30
+            time.sleep(0.1)
+    while local.health()["active_jobs"]:  # the scheduler lets go just after the last status
+        assert time.monotonic() < deadline + 30
+        time.sleep(0.05)

@@ -148,5 +148,10 @@ class LocalBatch:
         result: list[Any] = self._local("GET", f"requests?{query}")
         return result
 
+    def health(self) -> dict[str, Any]:
+        """The engine, and how many jobs have not ended, attempts run and threads exist."""
+        result: dict[str, Any] = self._local("GET", "health")
+        return result
+
     def reset_calls(self) -> None:
         self._local("POST", "reset-calls", {})

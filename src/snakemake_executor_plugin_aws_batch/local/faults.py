@@ -251,7 +251,13 @@ class Middleware:
             self.reset_calls()
             return {"reset": True}
         if route == "health":
-            return {"ok": True, "engine": self.runtime.engine.name}
+            return {
+                "ok": True,
+                "engine": self.runtime.engine.name,
+                "active_jobs": self.runtime.scheduler.count(),
+                "running_attempts": len(self.runtime.active()),
+                "threads": threading.active_count(),
+            }
         raise ReplyError("404 Not Found", {"message": f"no such local endpoint: {method} {path}"})
 
     def reset_calls(self) -> None:
