@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -171,14 +172,19 @@ def test_ambiguous_submit_creates_the_job(local: LocalBatch) -> None:
     assert local.calls()["SubmitJob"] == 4
 
 
-def test_outage_drops_connections(local: LocalBatch) -> None:
+def test_outage_refuses_and_resets_connections(local: LocalBatch) -> None:
     batch = client(local, "batch", **NO_RETRY)
+    batch.describe_job_queues()  # opens a kept-alive connection
     local.set_knobs(outage_seconds=1.5)
     assert 0 < local.knobs()["outage_seconds"] <= 1.5
-    with pytest.raises(DROPPED):
+    # A request on a connection opened before the outage is reset: an ambiguous failure.
+    with pytest.raises(botocore.exceptions.ConnectionClosedError):
         batch.describe_job_queues()
     with pytest.raises(DROPPED):
         client(local, "s3", **NO_RETRY).list_buckets()
+    time.sleep(0.3)  # the port closes within 0.1 s
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", local.port), timeout=2).close()
     time.sleep(1.6)
     batch.describe_job_queues()
     local.set_knobs(outage_seconds=30)

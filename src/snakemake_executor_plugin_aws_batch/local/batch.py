@@ -55,6 +55,7 @@ class LocalBatch:
     execution_role_arn = property(lambda self: self.resources.execution_role_arn)
     bucket = property(lambda self: self.resources.bucket)
     storage_prefix = property(lambda self: self.resources.storage_prefix)
+    control_url = property(lambda self: self.resources.control_url)
 
     def env(self) -> dict[str, str]:
         """Environment variables pointing AWS clients, Snakemake and the plugin here."""
@@ -115,7 +116,7 @@ class LocalBatch:
     def _local(self, method: str, route: str, document: Any = None) -> Any:
         data = None if document is None else json.dumps(document).encode()
         request = urllib.request.Request(
-            f"{self.endpoint_url}/_local/{route}",
+            f"{self.control_url}/_local/{route}",
             data=data,
             method=method,
             headers={"Content-Type": "application/json"},

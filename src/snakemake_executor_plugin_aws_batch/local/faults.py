@@ -83,6 +83,18 @@ class Middleware:
         except ReplyError as answer:
             return self._respond(start_response, answer.status, answer.document)
 
+    def control_only(
+        self, environ: dict[str, Any], start_response: StartResponse
+    ) -> Iterable[bytes]:
+        """The control port: ``/_local/...`` only."""
+        path = str(environ.get("PATH_INFO", ""))
+        try:
+            if not path.startswith("/_local/"):
+                raise ReplyError("404 Not Found", {"message": "this port serves /_local/ only"})
+            return self._respond(start_response, "200 OK", self._control(environ, path))
+        except ReplyError as answer:
+            return self._respond(start_response, answer.status, answer.document)
+
     @staticmethod
     def _respond(start_response: StartResponse, status: str, document: Any) -> list[bytes]:
         body = b"" if document is None else json.dumps(document).encode()

@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
-from moto.moto_server.werkzeug_app import (
-    DomainDispatcherApplication,
-    MotoRequestHandler,
-    create_backend_app,
-)
-from werkzeug.serving import BaseWSGIServer, make_server
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from . import patches
 from .docker_engine import DockerEngine, docker_reachable
 from .engines import Engine, ProcessEngine
 from .faults import Middleware
 from .knobs import KnobBoard
+from .listener import Listener
 from .runtime import Runtime
 from .setup import Resources, create_resources
 
@@ -33,15 +28,12 @@ def choose_engine(kind: str) -> Engine:
     return DockerEngine() if docker_reachable() else ProcessEngine()
 
 
-class _QuietHandler(MotoRequestHandler):
-    """No access log line per request."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        return
-
-
 class LocalServer:
-    """Serves Batch, S3, CloudWatch Logs, Secrets Manager, SSM, IAM and EC2 on 127.0.0.1."""
+    """Serves Batch, S3, CloudWatch Logs, Secrets Manager, SSM, IAM and EC2 on 127.0.0.1.
+
+    A second port, the control port, serves only ``/_local/...``: it keeps answering
+    during an outage, when the main port refuses connections.
+    """
 
     def __init__(
         self,
@@ -58,8 +50,7 @@ class LocalServer:
         self.knobs = KnobBoard()
         self.knobs.update(knobs)
         self._engine_kind = engine
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
+        self._listeners: list[Listener] = []
         self.runtime: Runtime | None = None
         self.middleware: Middleware | None = None
         self.resources: Resources | None = None
@@ -69,19 +60,29 @@ class LocalServer:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         runtime = Runtime(self.knobs, choose_engine(self._engine_kind))
         runtime.region = self.region
+        self.runtime = runtime
         middleware = Middleware(DomainDispatcherApplication(create_backend_app), runtime)
-        server = make_server(
-            self.host, self.port, middleware, threaded=True, request_handler=_QuietHandler
-        )
-        self.port = int(server.server_port)
-        runtime.endpoint_url = f"http://{self.host}:{self.port}"
-        self._server, self.runtime, self.middleware = server, runtime, middleware
-        self._thread = threading.Thread(
-            target=server.serve_forever, name="snakemake-local-batch-server", daemon=True
-        )
-        self._thread.start()
+        self.middleware = middleware
         try:
-            self.resources = create_resources(runtime.endpoint_url, self.region)
+            main = Listener(
+                self.host,
+                self.port,
+                middleware,
+                name="snakemake-local-batch-server",
+                refusing=self.knobs.in_outage,
+            )
+            self._listeners.append(main)
+            control = Listener(
+                self.host, 0, middleware.control_only, name="snakemake-local-batch-control"
+            )
+            self._listeners.append(control)
+            for listener in self._listeners:
+                listener.start()
+            self.port = main.port
+            runtime.endpoint_url = f"http://{self.host}:{main.port}"
+            self.resources = create_resources(
+                runtime.endpoint_url, self.region, control_url=f"http://{self.host}:{control.port}"
+            )
         except BaseException:
             self.stop()
             raise
@@ -96,9 +97,6 @@ class LocalServer:
         """Stop every job (killing its processes), then the HTTP server."""
         if self.runtime is not None:
             self.runtime.shutdown()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self._server = self._thread = None
+        for listener in self._listeners:
+            listener.stop()
+        self._listeners.clear()

@@ -46,6 +46,7 @@ class Resources:
     execution_role_arn: str = ""
     bucket: str = BUCKET
     storage_prefix: str = STORAGE_PREFIX
+    control_url: str = ""
 
     def env(self) -> dict[str, str]:
         """The environment that points AWS clients, Snakemake and the plugin at this endpoint."""
@@ -60,6 +61,7 @@ class Resources:
             "SNAKEMAKE_AWS_BATCH_EXECUTION_ROLE": self.execution_role_arn,
             "SNAKEMAKE_STORAGE_S3_ENDPOINT_URL": self.endpoint_url,
             "SNAKEMAKE_AWS_BATCH_LOCAL_STORAGE_PREFIX": self.storage_prefix,
+            "SNAKEMAKE_AWS_BATCH_LOCAL_CONTROL_URL": self.control_url,
         }
 
     def to_json(self) -> str:
@@ -140,7 +142,7 @@ def _queues(batch: Any) -> None:
             )
 
 
-def create_resources(endpoint_url: str, region: str) -> Resources:
+def create_resources(endpoint_url: str, region: str, *, control_url: str = "") -> Resources:
     """Roles, compute environments, queues, bucket and log group (kept if already there)."""
     iam = _client("iam", endpoint_url, region)
     job_role = _role(iam, JOB_ROLE, "ecs-tasks.amazonaws.com")
@@ -171,4 +173,5 @@ def create_resources(endpoint_url: str, region: str) -> Resources:
         region=region,
         job_role_arn=job_role,
         execution_role_arn=execution_role,
+        control_url=control_url,
     )
