@@ -74,6 +74,11 @@ resource "aws_batch_compute_environment" "ec2" {
       condition     = var.min_vcpus <= var.max_vcpus
       error_message = "min_vcpus must not exceed max_vcpus."
     }
+
+    precondition {
+      condition     = var.use_spot || !startswith(local.allocation_strategy, "SPOT_")
+      error_message = "The SPOT_* allocation strategies need use_spot = true."
+    }
   }
 
   # Keep the instance role's permissions until the environment is gone, or its deletion
