@@ -30,15 +30,16 @@ def local(local_batch: LocalBatch) -> LocalBatch:
     return local_batch
 
 
-def client(local: LocalBatch, service: str, **config: Any) -> Any:
+def client(local: LocalBatch, service: str, *, key: str = "local", **config: Any) -> Any:
+    """A boto3 client of the endpoint; ``key="local-job"`` signs as the jobs do."""
     from botocore.config import Config
 
     return boto3.client(
         service,  # type: ignore[call-overload]
         endpoint_url=local.endpoint_url,
         region_name=local.region,
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
+        aws_access_key_id=key,
+        aws_secret_access_key=key,
         config=Config(**config) if config else None,
     )
 

@@ -78,6 +78,7 @@ def test_job_environment_reaches_emulated_s3_without_host_credentials(
     assert environment["FROM_DEFINITION"] == "definition"
     assert environment["FROM_OVERRIDE"] == "override"
     assert environment["AWS_ENDPOINT_URL"] == local.endpoint_url
+    assert environment["AWS_ACCESS_KEY_ID"] == "local-job"
     assert environment["AWS_BATCH_JOB_ID"] == job_id
     assert environment["AWS_BATCH_JOB_ATTEMPT"] == "1"
     assert environment["AWS_BATCH_JQ_NAME"] == local.job_queue

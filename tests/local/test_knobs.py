@@ -192,6 +192,23 @@ def test_outage_refuses_and_resets_connections(local: LocalBatch) -> None:
     batch.describe_job_queues()
 
 
+def test_outage_reset_mode_spares_the_jobs(batch: Any, local: LocalBatch) -> None:
+    key = f"during-outage/{unique('object')}"
+    script = f"import boto3; boto3.client('s3').put_object(Bucket='snakemake-local', Key='{key}')"
+    job_id = submit(batch, local, definition(batch, f'sleep 0.5; python -c "{script}"'))
+    wait_for(batch, job_id, ("RUNNING",))
+    local.set_knobs(outage_mode="reset", outage_seconds=60)
+    with pytest.raises(botocore.exceptions.ConnectionClosedError):
+        client(local, "batch", **NO_RETRY).describe_jobs(jobs=[job_id])
+    # Requests signed with the jobs' key come from inside AWS: they are served.
+    inside = client(local, "batch", key="local-job", **NO_RETRY)
+    job = wait_for(inside, job_id, timeout=60)
+    assert local.knobs()["outage_seconds"] > 0
+    assert job["status"] == "SUCCEEDED"
+    local.set_knobs(outage_seconds=0)
+    client(local, "s3").head_object(Bucket=local.bucket, Key=key)
+
+
 def test_status_pace(batch: Any, local: LocalBatch) -> None:
     local.set_knobs(status_pace_seconds=0.5)
     job_id = submit(batch, local, definition(batch, "true"))

@@ -18,14 +18,15 @@ from urllib.parse import parse_qs
 
 import botocore.session
 
-from .knobs import KnobBoard
-from .runtime import Runtime, serving
+from .knobs import KnobBoard, Knobs
+from .runtime import JOB_ACCESS_KEY_ID, Runtime, serving
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 StartResponse = Callable[..., Any]
 
 _SERVICE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/")
 _MAX_RECORDED = 100_000
+_JOB_KEY = f"Credential={JOB_ACCESS_KEY_ID}/"
 THROTTLED = {"__type": "TooManyRequestsException", "message": "Too Many Requests"}
 THROTTLING = {"__type": "ThrottlingException", "message": "Rate exceeded"}
 SERVER_ERROR = {"__type": "ServerException", "message": "Internal Server Error"}
@@ -178,13 +179,35 @@ class Middleware:
         name, is_batch, body = self._operation(environ, path)
         self._record(name, body)
         knobs = self.runtime.knobs
-        if knobs.in_outage():
-            self._drop(environ)
+        # A job's requests come from inside AWS: the knobs model the client's side only
+        # (but a port closed by an outage is closed for everyone).
+        outside = _JOB_KEY not in str(environ.get("HTTP_AUTHORIZATION", "")) or knobs.refusing()
         settings = knobs.snapshot()
+        if outside:
+            self._before(environ, name, is_batch, settings)
+        if not is_batch:
+            return self.app(environ, start_response)
+        status, headers, content = self._call_moto(environ, body)
+        if outside and self._chance(settings.ambiguous_rate):
+            # Processed, but the answer is lost: a 500 or a connection reset, half each.
+            if self._chance(0.5):
+                self._drop(environ)
+            raise ReplyError("500 Internal Server Error", SERVER_ERROR)
+        if outside and name == "DescribeJobs" and settings.forget_jobs:
+            content = self._forget(content, set(settings.forget_jobs))
+            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+            headers.append(("Content-Length", str(len(content))))
+        start_response(status, headers)
+        return [content]
+
+    def _before(self, environ: dict[str, Any], name: str, is_batch: bool, settings: Knobs) -> None:
+        """The knobs that act before the request is processed: outage, latency, refusals."""
+        if self.runtime.knobs.in_outage():
+            self._drop(environ)
         if settings.latency_ms:
             time.sleep(settings.latency_ms / 1000)
         if not is_batch:
-            return self.app(environ, start_response)
+            return
         if name == "SubmitJob" and self._over_submit_limit(settings.submit_rate_limit):
             raise ReplyError("429 Too Many Requests", THROTTLED)
         if self._chance(settings.throttle_rate):
@@ -193,18 +216,6 @@ class Middleware:
             raise ReplyError("400 Bad Request", THROTTLING)
         if self._chance(settings.server_error_rate):
             raise ReplyError("500 Internal Server Error", SERVER_ERROR)
-        status, headers, content = self._call_moto(environ, body)
-        if self._chance(settings.ambiguous_rate):
-            # Processed, but the answer is lost: a 500 or a connection reset, half each.
-            if self._chance(0.5):
-                self._drop(environ)
-            raise ReplyError("500 Internal Server Error", SERVER_ERROR)
-        if name == "DescribeJobs" and settings.forget_jobs and status.startswith("200"):
-            content = self._forget(content, set(settings.forget_jobs))
-            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
-            headers.append(("Content-Length", str(len(content))))
-        start_response(status, headers)
-        return [content]
 
     def _call_moto(self, environ: dict[str, Any], body: Any) -> tuple[str, list[Any], bytes]:
         answer: dict[str, Any] = {}
@@ -227,7 +238,7 @@ class Middleware:
     @staticmethod
     def _forget(content: bytes, forgotten: set[str]) -> bytes:
         document = _json(content)
-        if not isinstance(document, dict):
+        if not isinstance(document, dict) or not isinstance(document.get("jobs"), list):
             return content
         document["jobs"] = [
             job for job in document.get("jobs", []) if job.get("jobId") not in forgotten

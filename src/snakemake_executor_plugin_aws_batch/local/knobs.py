@@ -16,6 +16,7 @@ KNOB_NAMES = (
     "server_error_rate",
     "ambiguous_rate",
     "outage_seconds",
+    "outage_mode",
     "status_pace_seconds",
     "hold_jobs",
     "forget_jobs",
@@ -30,6 +31,7 @@ FAULT_KINDS = {
     "server_error": "server_error_rate",
 }
 ALIASES = {"fault_after_rate": "ambiguous_rate", "outage": "outage_seconds"}
+OUTAGE_MODES = ("refuse", "reset")
 RATE_KNOBS = ("throttle_rate", "throttle_400_rate", "server_error_rate", "ambiguous_rate")
 
 
@@ -48,6 +50,7 @@ class Knobs:
     forget_jobs: list[str] = field(default_factory=list)
     instant_jobs: bool = False
     outage_until: float = 0.0
+    outage_mode: str = "refuse"
 
 
 def _number(name: str, value: Any, *, optional: bool = False) -> float | None:
@@ -144,6 +147,10 @@ class KnobBoard:
                 changes[name] = _flag(name, value)
             elif name == "forget_jobs":
                 changes[name] = _ids(name, value)
+            elif name == "outage_mode":
+                if value not in OUTAGE_MODES:
+                    raise ValueError(f"knob outage_mode is one of {', '.join(OUTAGE_MODES)}")
+                changes[name] = value
             else:  # outage_seconds
                 seconds = _number(name, value, optional=True) or 0.0
                 changes["outage_until"] = time.monotonic() + seconds if seconds else 0.0
@@ -163,6 +170,7 @@ class KnobBoard:
             "server_error_rate": knobs.server_error_rate,
             "ambiguous_rate": knobs.ambiguous_rate,
             "outage_seconds": max(0.0, knobs.outage_until - time.monotonic()),
+            "outage_mode": knobs.outage_mode,
             "status_pace_seconds": knobs.status_pace_seconds,
             "hold_jobs": knobs.hold_jobs,
             "forget_jobs": knobs.forget_jobs,
@@ -172,3 +180,10 @@ class KnobBoard:
     def in_outage(self) -> bool:
         with self._lock:
             return time.monotonic() < self._knobs.outage_until
+
+    def refusing(self) -> bool:
+        """In an outage that closes the port (``outage_mode`` ``refuse``)."""
+        with self._lock:
+            return (
+                self._knobs.outage_mode == "refuse" and time.monotonic() < self._knobs.outage_until
+            )

@@ -15,9 +15,13 @@ from .scheduler import Scheduler
 if TYPE_CHECKING:
     from .engines import Engine
 
-# What a container gets in place of the job role's temporary credentials.
-JOB_ACCESS_KEY_ID = "local"
-JOB_SECRET_ACCESS_KEY = "local"
+# What clients outside the emulated Batch use (``env()``): moto accepts any key.
+CLIENT_ACCESS_KEY_ID = "local"
+CLIENT_SECRET_ACCESS_KEY = "local"
+# What a container gets in place of the job role's temporary credentials. Requests signed
+# with this key come from inside: the fault knobs leave them alone.
+JOB_ACCESS_KEY_ID = "local-job"
+JOB_SECRET_ACCESS_KEY = "local-job"
 
 
 class Runtime:

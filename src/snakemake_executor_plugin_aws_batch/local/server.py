@@ -69,7 +69,7 @@ class LocalServer:
                 self.port,
                 middleware,
                 name="snakemake-local-batch-server",
-                refusing=self.knobs.in_outage,
+                refusing=self.knobs.refusing,
             )
             self._listeners.append(main)
             control = Listener(

@@ -10,7 +10,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from .joblog import LOG_GROUP
-from .runtime import JOB_ACCESS_KEY_ID, JOB_SECRET_ACCESS_KEY
+from .runtime import CLIENT_ACCESS_KEY_ID, CLIENT_SECRET_ACCESS_KEY
 
 JOB_QUEUE = "snakemake-local-queue"
 FARGATE_JOB_QUEUE = "snakemake-local-fargate-queue"
@@ -52,8 +52,8 @@ class Resources:
         """The environment that points AWS clients, Snakemake and the plugin at this endpoint."""
         return {
             "AWS_ENDPOINT_URL": self.endpoint_url,
-            "AWS_ACCESS_KEY_ID": JOB_ACCESS_KEY_ID,
-            "AWS_SECRET_ACCESS_KEY": JOB_SECRET_ACCESS_KEY,
+            "AWS_ACCESS_KEY_ID": CLIENT_ACCESS_KEY_ID,
+            "AWS_SECRET_ACCESS_KEY": CLIENT_SECRET_ACCESS_KEY,
             "AWS_DEFAULT_REGION": self.region,
             "SNAKEMAKE_AWS_BATCH_REGION": self.region,
             "SNAKEMAKE_AWS_BATCH_JOB_QUEUE": self.job_queue,
@@ -77,8 +77,8 @@ def _client(service: str, endpoint_url: str, region: str) -> Any:
         service,  # type: ignore[call-overload]
         endpoint_url=endpoint_url,
         region_name=region,
-        aws_access_key_id=JOB_ACCESS_KEY_ID,
-        aws_secret_access_key=JOB_SECRET_ACCESS_KEY,
+        aws_access_key_id=CLIENT_ACCESS_KEY_ID,
+        aws_secret_access_key=CLIENT_SECRET_ACCESS_KEY,
     )
 
 
