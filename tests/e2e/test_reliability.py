@@ -40,18 +40,23 @@ def test_throttling_storm_submits_every_job_exactly_once(workflow: Any) -> None:
 
 def test_outage_is_waited_out_with_one_warning(workflow: Any) -> None:
     flow = workflow(MANY % 4)
+    flow.local.set_knobs(hold_jobs=True)  # the jobs themselves would need S3 during the outage
     process = flow.start("--jobs", "4")
     try:
         deadline = time.monotonic() + 120
         while calls(flow.local).get("SubmitJob", 0) < 4 and time.monotonic() < deadline:
             time.sleep(0.5)
         flow.local.set_knobs(outage_seconds=60)
+        time.sleep(62)
+        flow.local.set_knobs(hold_jobs=False)
         output, _ = process.communicate(timeout=600)
     finally:
+        flow.local.set_knobs(hold_jobs=False)
         if process.poll() is None:
             process.kill()
     assert process.returncode == 0, output[-5000:]
     assert output.count("Retrying with back-off") == 1, output[-5000:]
+    assert "AWS Batch API answers normally again" in output
     assert "Traceback" not in output
 
 

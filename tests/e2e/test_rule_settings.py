@@ -1,12 +1,14 @@
 """Every per-rule setting of the user guide, from a Snakefile through ``snakemake``.
 
-Jobs finish instantly without running (the endpoint's ``instant_jobs``): these tests
-look at what the plugin sent, read back from the endpoint where it keeps the field.
+Jobs are held in RUNNABLE (the endpoint's ``hold_jobs``): these tests look at what
+the plugin sent, read back from the endpoint where it keeps the field.
 """
 
 from __future__ import annotations
 
 import json
+import signal
+import time
 from typing import Any
 
 import pytest
@@ -130,23 +132,31 @@ def submitted(workflow: Any) -> dict[str, dict[str, Any]]:
             existing=existing,
         )
     )
-    flow.local.set_knobs(instant_jobs=True)
+    # Jobs are held: only what the plugin sends is looked at, then the run is cancelled.
+    flow.local.set_knobs(hold_jobs=True)
+    process = flow.start(
+        "--keep-going",
+        "--jobs", "20",
+        "--aws-batch-execution-role", flow.local.execution_role_arn,
+        "--aws-batch-job-role", flow.local.job_role_arn,
+        "--aws-batch-secrets",
+        '[{"name":"DB_PASSWORD","valueFrom":"arn:aws:ssm:us-east-1:123456789012:parameter/global-db"},'
+        '{"name":"GLOBAL_ONLY","valueFrom":"global-only"}]',
+        "--aws-batch-tags", "team=global-team,project=wgs",
+        "--aws-batch-task-timeout", "600",
+    )  # fmt: skip
     try:
-        result = flow.run(
-            "--keep-going",
-            "--latency-wait", "0",
-            "--aws-batch-execution-role", flow.local.execution_role_arn,
-            "--aws-batch-job-role", flow.local.job_role_arn,
-            "--aws-batch-secrets",
-            '[{"name":"DB_PASSWORD","valueFrom":"arn:aws:ssm:us-east-1:123456789012:parameter/global-db"},'
-            '{"name":"GLOBAL_ONLY","valueFrom":"global-only"}]',
-            "--aws-batch-tags", "team=global-team,project=wgs",
-            "--aws-batch-task-timeout", "600",
-        )  # fmt: skip
+        deadline = time.monotonic() + 180
+        while len(sent(flow.local, "SubmitJob")) < 15 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=120)
     finally:
-        flow.local.set_knobs(instant_jobs=False)
+        if process.poll() is None:
+            process.kill()
+        flow.local.set_knobs(hold_jobs=False)
     requests = sent(flow.local, "SubmitJob")
-    assert len(requests) == 15, result.output[-4000:]
+    assert len(requests) == 15, output[-4000:]
     by_rule = {}
     for request in requests:
         rule = request["jobName"].removeprefix("snakejob-").split("-")[0]

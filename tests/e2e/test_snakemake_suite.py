@@ -45,9 +45,9 @@ class TestWorkflows(TestWorkflowsMinioPlayStorageBase):
         return False
 
     def get_remote_execution_settings(self) -> Any:
-        from snakemake import settings
+        from snakemake.settings.types import RemoteExecutionSettings
 
-        return settings.RemoteExecutionSettings(
+        return RemoteExecutionSettings(
             seconds_between_status_checks=1,
             envvars=self.get_envvars(),
             container_image="snakemake/snakemake:local",
