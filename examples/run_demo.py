@@ -29,7 +29,8 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="aws-batch-demo-"))
     shutil.copy(WORKFLOW / "Snakefile", workdir / "Snakefile")
     with LocalBatch(status_pace_seconds=0.2) as local:
-        env = {**os.environ, **local.env()}
+        os.environ.update(local.env())  # this process talks to the local endpoint too
+        env = dict(os.environ)
         session = boto3.session.Session(region_name=local.region)
         secret_arn = session.client(
             "secretsmanager", endpoint_url=local.endpoint_url
