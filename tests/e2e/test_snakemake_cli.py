@@ -197,19 +197,19 @@ def test_cancel_terminates_every_active_job(workflow: Any, sig: signal.Signals) 
     flow = workflow(
         """
         rule all:
-            input: expand("held/{i}.txt", i=range(12))
+            input: expand("held/{i}.txt", i=range(100))
         rule held:
             output: "held/{i}.txt"
             shell: "touch {output}"
         """
     )
     flow.local.set_knobs(hold_jobs=True)
-    process = flow.start("--jobs", "12")
+    process = flow.start("--jobs", "100")
     try:
         deadline = time.monotonic() + 120
-        while calls(flow.local).get("SubmitJob", 0) < 12 and time.monotonic() < deadline:
+        while calls(flow.local).get("SubmitJob", 0) < 100 and time.monotonic() < deadline:
             time.sleep(0.5)
-        assert calls(flow.local).get("SubmitJob", 0) == 12
+        assert calls(flow.local).get("SubmitJob", 0) == 100
         interrupt(process, sig)
         started = time.monotonic()
         output, _ = process.communicate(timeout=60)
@@ -218,9 +218,9 @@ def test_cancel_terminates_every_active_job(workflow: Any, sig: signal.Signals) 
         if process.poll() is None:
             process.kill()
         flow.local.set_knobs(hold_jobs=False)
-    assert calls(flow.local).get("TerminateJob", 0) == 12, output
+    assert calls(flow.local).get("TerminateJob", 0) == 100, output
     jobs = jobs_named(flow.local, "snakejob-held-")
-    assert len(jobs) == 12
+    assert len(jobs) == 100
     assert all(job["status"] not in {"RUNNABLE", "RUNNING", "STARTING"} for job in jobs), [
         (job["jobName"], job["status"]) for job in jobs
     ]
