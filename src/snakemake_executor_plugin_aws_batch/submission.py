@@ -38,8 +38,9 @@ class RateLimiter:
                 now = self._clock()
                 self._tokens = min(self._burst, self._tokens + (now - self._last) * self._rate)
                 self._last = now
-                if self._tokens >= 1:
-                    self._tokens -= 1
+                # The tolerance keeps float rounding from asking for ever smaller sleeps.
+                if self._tokens >= 1 - 1e-9:
+                    self._tokens = max(self._tokens - 1, 0.0)
                     return
                 wait = (1 - self._tokens) / self._rate
             sleep(wait)
