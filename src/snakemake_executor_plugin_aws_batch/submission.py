@@ -93,6 +93,9 @@ class Submitter(Generic[D]):
 
     def submit(self, tracked: Tracked, request: dict[str, Any], definition: D) -> None:
         """Queue a request; its ``jobDefinition`` becomes ``resolve(definition)``."""
+        if self._stopping.is_set():
+            tracked.error = "Not submitted: the workflow was cancelled."
+            return
         with self._idle:
             self._in_flight += 1
         self._pool.submit(self._run, tracked, request, definition)
