@@ -10,9 +10,9 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from . import patches
 from .docker_engine import DockerEngine, docker_reachable
 from .engines import Engine, ProcessEngine
-from .faults import Middleware
 from .knobs import KnobBoard
 from .listener import Listener
+from .middleware import Middleware
 from .runtime import Runtime
 from .setup import Resources, create_resources
 
