@@ -92,6 +92,14 @@ def test_array_job(batch: Any, local: LocalBatch) -> None:
     assert describe(batch, parent)["status"] == "FAILED"
 
 
+def test_dependency_on_an_array_job(batch: Any, local: LocalBatch) -> None:
+    parent = submit(batch, local, definition(batch, "sleep 0.3"), arrayProperties={"size": 2})
+    after = submit(batch, local, definition(batch, "true"), dependsOn=[{"jobId": parent}])
+    job = wait_for(batch, after, timeout=30)
+    assert job["status"] == "SUCCEEDED"
+    assert describe(batch, parent)["status"] == "SUCCEEDED"
+
+
 def test_many_held_jobs_cost_no_threads(batch: Any, local: LocalBatch) -> None:
     local.set_knobs(hold_jobs=True, status_pace_seconds=0)
     threads = local.health()["threads"]

@@ -13,7 +13,7 @@ from typing import Any
 from moto.batch.models import Job
 from moto.moto_api._internal.managed_state_model import ManagedState
 
-from .runner import JobRun
+from .runner import JobRun, status_of
 from .runtime import JobExtras, current_extras
 
 _ATTRIBUTE = "_snakemake_local"
@@ -73,11 +73,9 @@ def _describe(job: Any, extras: JobExtras, described: dict[str, Any]) -> dict[st
         described["propagateTags"] = propagate
     if definition.platform_capabilities:
         described["platformCapabilities"] = definition.platform_capabilities
-    children = job._child_jobs
-    if children and all(child.job_stopped for child in children):
+    if job._child_jobs:
         # moto only ever marks an array parent SUCCEEDED; AWS fails it with any child.
-        failed = any(child.status == "FAILED" for child in children)
-        described["status"] = "FAILED" if failed else "SUCCEEDED"
+        described["status"] = status_of(job)
     return described
 
 

@@ -33,6 +33,16 @@ NOT_A_CONTAINER_REASON = "The local AWS Batch runs container jobs only"
 DEPENDENCY_RECHECK_SECONDS = 1.0
 
 
+def status_of(job: Any) -> str | None:
+    """A job's status; an array parent's follows its children (moto never moves it)."""
+    children = job._child_jobs
+    if not children or not all(child.job_stopped for child in children):
+        status: str | None = job.status
+        return status
+    failed = any(child.status == "FAILED" for child in children)
+    return "FAILED" if failed else "SUCCEEDED"
+
+
 class JobRun:
     """Drives one moto Job through AWS Batch's statuses."""
 
@@ -103,7 +113,7 @@ class JobRun:
         """None once every dependency SUCCEEDED (or one FAILED: then the job ends)."""
         wanted = [str(d.get("jobId", "")) for d in self.job.depends_on or []]
         jobs = self.job.all_jobs
-        statuses = {i: jobs[i].status if i in jobs else None for i in wanted}
+        statuses = {i: status_of(jobs[i]) if i in jobs else None for i in wanted}
         if "FAILED" in statuses.values():
             self.finish(success=False, reason=DEPENDENCY_REASON)
             return None
