@@ -1,0 +1,349 @@
+"""Submission pacing (a token bucket on a fake clock) and the submitting thread pool."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from snakemake_interface_common.exceptions import WorkflowError
+
+from snakemake_executor_plugin_aws_batch.aws import AmbiguousError, AwsError
+from snakemake_executor_plugin_aws_batch.submission import (
+    RateLimiter,
+    Submitter,
+    Tracked,
+    new_marker,
+)
+
+from .fakes import FakeTime
+
+# --- RateLimiter --------------------------------------------------------------------
+
+
+def acquisition_times(limiter: RateLimiter, fake: FakeTime, gaps: list[float]) -> list[float]:
+    """Acquire once per gap, letting the clock run on by the gap first."""
+    times = []
+    for gap in gaps:
+        fake.now += gap
+        limiter.acquire(sleep=fake.sleep)
+        times.append(fake.now)
+    return times
+
+
+def assert_never_faster(times: list[float], rate: float, burst: float) -> None:
+    """In every window [times[i], times[j]] at most burst + rate * length acquisitions."""
+    for i in range(len(times)):
+        for j in range(i, len(times)):
+            allowed = burst + rate * (times[j] - times[i])
+            assert j - i + 1 <= allowed + 1e-6, (i, j, times[i], times[j])
+
+
+def test_first_burst_is_free_then_paced(fake_time):
+    limiter = RateLimiter(50, burst=10, clock=fake_time.clock)
+    times = acquisition_times(limiter, fake_time, [0.0] * 10)
+    assert times == [0.0] * 10
+    assert fake_time.sleeps == []
+    limiter.acquire(sleep=fake_time.sleep)
+    assert fake_time.now == pytest.approx(0.02)
+
+
+def test_default_burst_is_a_fifth_of_the_rate(fake_time):
+    limiter = RateLimiter(50, clock=fake_time.clock)
+    acquisition_times(limiter, fake_time, [0.0] * 10)
+    assert fake_time.now == 0.0
+    limiter.acquire(sleep=fake_time.sleep)
+    assert fake_time.now > 0
+
+
+def test_default_burst_is_at_least_one(fake_time):
+    limiter = RateLimiter(0.5, clock=fake_time.clock)
+    limiter.acquire(sleep=fake_time.sleep)
+    assert fake_time.now == 0.0
+    limiter.acquire(sleep=fake_time.sleep)
+    assert fake_time.now == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize(("burst", "minimum"), [(None, 1.8), (1, 1.98)])
+def test_hundred_submissions_at_fifty_per_second_take_about_two_seconds(fake_time, burst, minimum):
+    limiter = RateLimiter(50, burst=burst, clock=fake_time.clock)
+    acquisition_times(limiter, fake_time, [0.0] * 100)
+    assert minimum - 1e-6 <= fake_time.now <= 2.0 + 1e-6
+    assert all(s > 0 for s in fake_time.sleeps)
+
+
+def test_ten_thousand_jobs_take_at_least_two_hundred_seconds(fake_time):
+    limiter = RateLimiter(50, clock=fake_time.clock)
+    acquisition_times(limiter, fake_time, [0.0] * 10_000)
+    assert fake_time.now >= 200 - 10 / 50 - 1e-6
+
+
+def test_idle_time_refills_up_to_the_burst_only(fake_time):
+    limiter = RateLimiter(10, burst=3, clock=fake_time.clock)
+    acquisition_times(limiter, fake_time, [0.0] * 3)
+    fake_time.now += 3600  # an hour idle: still only 3 tokens
+    times = acquisition_times(limiter, fake_time, [0.0] * 4)
+    assert times[:3] == [3600.0] * 3
+    assert times[3] == pytest.approx(3600.1)
+
+
+@pytest.mark.parametrize("rate", [0, -1, -0.5])
+def test_rate_must_be_positive(rate):
+    with pytest.raises(ValueError, match="positive"):
+        RateLimiter(rate)
+
+
+@settings(max_examples=200)
+@given(
+    rate=st.floats(min_value=0.5, max_value=200),
+    burst=st.none() | st.floats(min_value=1, max_value=20),
+    gaps=st.lists(
+        st.one_of(st.just(0.0), st.floats(min_value=0, max_value=0.5)), min_size=1, max_size=60
+    ),
+)
+def test_never_exceeds_the_rate_over_any_window(rate, burst, gaps):
+    fake = FakeTime(start=1000.0)
+    limiter = RateLimiter(rate, burst=burst, clock=fake.clock)
+    times = acquisition_times(limiter, fake, gaps)
+    effective_burst = burst if burst is not None else max(1.0, rate / 5)
+    assert_never_faster(times, rate, effective_burst)
+
+
+@given(rate=st.floats(min_value=1, max_value=100), count=st.integers(1, 300))
+def test_back_to_back_acquisitions_are_not_slowed_beyond_the_rate(rate, count):
+    fake = FakeTime()
+    limiter = RateLimiter(rate, burst=1, clock=fake.clock)
+    acquisition_times(limiter, fake, [0.0] * count)
+    assert fake.now <= (count - 1) / rate + 1e-6
+    assert fake.now >= (count - 1) / rate - 1e-6
+
+
+def test_threads_sharing_a_limiter_keep_to_the_rate():
+    limiter = RateLimiter(200, burst=1)
+    times: list[float] = []
+    lock = threading.Lock()
+
+    def worker():
+        for _ in range(10):
+            limiter.acquire()
+            with lock:
+                times.append(time.monotonic())
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    times.sort()
+    assert len(times) == 80
+    # 80 acquisitions with a burst of 1 need at least 79 / 200 s.
+    assert times[-1] - times[0] >= 79 / 200 - 0.02
+
+
+# --- Tracked and markers ------------------------------------------------------------
+
+
+def tracked(name: str = "n") -> Tracked:
+    return Tracked(name=name, rule="r", queue="q", request="1 vCPU, 1024 MiB", marker=name)
+
+
+def test_tracked_starts_without_id_or_error():
+    job = tracked()
+    assert job.batch_id is None
+    assert job.error is None
+    assert job.finished is False
+    assert job.runnable_since is None
+    assert job.runnable_warned is False
+    assert job.vcpu == 1.0
+
+
+def test_markers_are_unique_hex():
+    markers = {new_marker() for _ in range(1000)}
+    assert len(markers) == 1000
+    assert all(re.fullmatch(r"[0-9a-f]{32}", m) for m in markers)
+
+
+# --- Submitter ----------------------------------------------------------------------
+
+
+def wait_until(predicate, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.005)
+
+
+class Sender:
+    """send() for the Submitter: records requests, can block on a gate or fail."""
+
+    def __init__(self, fail_with: BaseException | None = None, blocking: bool = False):
+        self.sent: list[tuple[dict, str]] = []
+        self.fail_with = fail_with
+        self.gate = threading.Event()
+        if not blocking:
+            self.gate.set()
+        self.entered = threading.Event()
+        self._lock = threading.Lock()
+
+    def __call__(self, request: dict, marker: str) -> str:
+        self.entered.set()
+        assert self.gate.wait(10)
+        with self._lock:
+            self.sent.append((dict(request), marker))
+        if self.fail_with is not None:
+            raise self.fail_with
+        return f"batch-{marker}"
+
+
+def test_records_batch_id_and_resolved_definition():
+    sender = Sender()
+    submitter = Submitter(send=sender, resolve=lambda d: f"arn:{d}", rate=1000)
+    job = tracked("m1")
+    submitter.submit(job, {"jobName": "snakejob-r-1"}, "def-a")
+    wait_until(lambda: job.batch_id or job.error)
+    assert submitter.stop(timeout=10) is True
+    assert job.batch_id == "batch-m1"
+    assert job.error is None
+    assert sender.sent == [({"jobName": "snakejob-r-1", "jobDefinition": "arn:def-a"}, "m1")]
+
+
+def test_many_jobs_all_recorded():
+    sender = Sender()
+    submitter = Submitter(send=sender, resolve=lambda d: d, rate=10_000, workers=4)
+    jobs = [tracked(f"j{i}") for i in range(50)]
+    for job in jobs:
+        submitter.submit(job, {}, "def")
+    wait_until(lambda: all(j.batch_id for j in jobs))
+    assert submitter.stop(timeout=10) is True
+    assert {j.batch_id for j in jobs} == {f"batch-j{i}" for i in range(50)}
+    assert sorted(marker for _, marker in sender.sent) == sorted(f"j{i}" for i in range(50))
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (WorkflowError("cannot resolve"), "cannot resolve"),
+        (AwsError("SubmitJob", "ClientException", "bad queue", transient=False), "bad queue"),
+        (
+            AmbiguousError("SubmitJob", "InternalError", "lost", transient=True),
+            "SubmitJob failed: InternalError: lost",
+        ),
+        (RuntimeError("boom"), "Submission failed unexpectedly: RuntimeError: boom"),
+    ],
+)
+def test_errors_are_recorded_on_the_job(error, expected):
+    submitter = Submitter(send=Sender(fail_with=error), resolve=lambda d: d, rate=1000)
+    job = tracked()
+    submitter.submit(job, {}, "def")
+    wait_until(lambda: job.error is not None)
+    submitter.stop(timeout=10)
+    assert expected in job.error
+    assert job.batch_id is None
+
+
+def test_resolve_failure_sends_nothing():
+    sender = Sender()
+
+    def resolve(definition):
+        raise WorkflowError(f"definition {definition} refused")
+
+    submitter = Submitter(send=sender, resolve=resolve, rate=1000)
+    job = tracked()
+    submitter.submit(job, {}, "def-x")
+    wait_until(lambda: job.error is not None)
+    submitter.stop(timeout=10)
+    assert job.error == "definition def-x refused"
+    assert sender.sent == []
+
+
+def test_submit_after_stop_sends_nothing():
+    sender = Sender()
+    submitter = Submitter(send=sender, resolve=lambda d: d, rate=1000)
+    assert submitter.stop(timeout=1) is True
+    job = tracked()
+    submitter.submit(job, {}, "def")
+    time.sleep(0.05)
+    assert sender.sent == []
+    assert job.batch_id is None
+    assert job.error is not None
+    assert "cancelled" in job.error
+
+
+def test_stop_waits_for_the_request_under_way_and_cancels_the_queued_ones():
+    sender = Sender(blocking=True)
+    submitter = Submitter(send=sender, resolve=lambda d: d, rate=1000, workers=1)
+    first, second, third = tracked("a"), tracked("b"), tracked("c")
+    submitter.submit(first, {}, "def")
+    assert sender.entered.wait(10)
+    submitter.submit(second, {}, "def")
+    submitter.submit(third, {}, "def")
+    result: list[bool] = []
+    stopper = threading.Thread(target=lambda: result.append(submitter.stop(timeout=10)))
+    stopper.start()
+    time.sleep(0.05)
+    assert result == []  # still waiting for the request under way
+    sender.gate.set()
+    stopper.join(10)
+    assert result == [True]
+    assert first.batch_id == "batch-a"
+    assert [marker for _, marker in sender.sent] == ["a"]
+    for job in (second, third):
+        assert job.batch_id is None
+        assert job.error is not None
+        assert "cancelled" in job.error
+
+
+def test_stop_returns_false_when_a_request_outlasts_the_timeout():
+    sender = Sender(blocking=True)
+    submitter = Submitter(send=sender, resolve=lambda d: d, rate=1000, workers=1)
+    job = tracked()
+    submitter.submit(job, {}, "def")
+    assert sender.entered.wait(10)
+    try:
+        assert submitter.stop(timeout=0.05) is False
+    finally:
+        sender.gate.set()
+    wait_until(lambda: job.batch_id is not None)
+    assert job.batch_id == "batch-n"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="stop() cancels the futures still queued when its wait times out; their Tracked "
+    "records get neither batch_id nor error, so the status loop reports them as still "
+    "being submitted forever",
+)
+def test_jobs_still_queued_when_stop_times_out_are_marked_not_submitted():
+    sender = Sender(blocking=True)
+    submitter = Submitter(send=sender, resolve=lambda d: d, rate=1000, workers=1)
+    first, queued = tracked("a"), tracked("b")
+    submitter.submit(first, {}, "def")
+    assert sender.entered.wait(10)
+    submitter.submit(queued, {}, "def")
+    try:
+        assert submitter.stop(timeout=0.05) is False
+    finally:
+        sender.gate.set()
+    wait_until(lambda: first.batch_id is not None)
+    time.sleep(0.05)
+    assert [marker for _, marker in sender.sent] == ["a"]
+    assert queued.batch_id is None
+    assert queued.error is not None
+
+
+def test_submissions_are_paced_by_the_rate():
+    sender = Sender()
+    submitter = Submitter(send=sender, resolve=lambda d: d, rate=20, workers=8)
+    jobs = [tracked(f"j{i}") for i in range(10)]
+    started = time.monotonic()
+    for job in jobs:
+        submitter.submit(job, {}, "def")
+    wait_until(lambda: all(j.batch_id for j in jobs))
+    elapsed = time.monotonic() - started
+    submitter.stop(timeout=10)
+    # A burst of 4 (a fifth of 20/s), then 6 more at 20/s: at least 0.3 s.
+    assert elapsed >= 0.3 - 0.02
