@@ -15,6 +15,7 @@ from snakemake_interface_common.exceptions import WorkflowError
 from .aws import AwsError
 
 D = TypeVar("D")
+PACING_MARGIN = 0.95
 
 
 class RateLimiter:
@@ -85,7 +86,9 @@ class Submitter(Generic[D]):
     ) -> None:
         self._send = send
         self._resolve = resolve
-        self._limiter = RateLimiter(rate)
+        # Evenly spaced, a little under the limit: AWS counts calls per second, and a
+        # burst or a small clock skew would otherwise be answered with 429s and back-off.
+        self._limiter = RateLimiter(rate * PACING_MARGIN, burst=1)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="aws-batch-submit")
         self._stopping = threading.Event()
         self._in_flight = 0
