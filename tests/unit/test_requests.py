@@ -2,24 +2,40 @@
 
 from __future__ import annotations
 
+import json
 from fractions import Fraction
 
+import botocore.session
+import botocore.validate
 import pytest
 from snakemake_interface_common.exceptions import WorkflowError
 
-from snakemake_executor_plugin_aws_batch import requests
+from snakemake_executor_plugin_aws_batch import names, requests, spec
 from snakemake_executor_plugin_aws_batch.platform import Platform, Resources
 from snakemake_executor_plugin_aws_batch.spec import DefinitionSpec, JobSpec
 
-SECRET = "arn:aws:secretsmanager:us-west-2:123456789012:secret:api"
+from .fakes import VALID_NAME
+
+SECRET = "arn:aws:secretsmanager:us-west-2:123456789012:secret:api-key"
+SSM = "arn:aws:ssm:us-west-2:123456789012:parameter/db/password"
+JOB_ROLE = "arn:aws:iam::123456789012:role/job"
+EXEC_ROLE = "arn:aws:iam::123456789012:role/exec"
+BATCH_MODEL = botocore.session.get_session().get_service_model("batch")
+
+
+def assert_valid_for_botocore(operation: str, body: dict) -> None:
+    """The body passes botocore's own parameter validation for the operation."""
+    shape = BATCH_MODEL.operation_model(operation).input_shape
+    report = botocore.validate.ParamValidator().validate(body, shape)
+    assert not report.has_errors(), report.generate_report()
 
 
 def definition(platform=Platform.EC2, **changes) -> DefinitionSpec:
     values = {
         "image": "img:1",
         "platform": platform,
-        "job_role": "arn:aws:iam::1:role/job",
-        "execution_role": "arn:aws:iam::1:role/exec",
+        "job_role": JOB_ROLE,
+        "execution_role": EXEC_ROLE,
         "secrets": (("API_KEY", SECRET),),
         "assign_public_ip": False,
         "ephemeral_storage_gib": None,
@@ -47,68 +63,129 @@ def job(**changes) -> JobSpec:
     return JobSpec(**values)
 
 
-def test_ec2_definition_shape():
+def submit(spec_: JobSpec, command: str = "echo hi", environment=None) -> dict:
+    return requests.submit_job(
+        spec_, job_definition="def:1", command=command, environment=environment or {}
+    )
+
+
+# Job definitions ---------------------------------------------------------------------------
+
+
+def test_ec2_definition():
     body = requests.job_definition(definition())
-    assert body["type"] == "container"
-    assert body["platformCapabilities"] == ["EC2"]
-    container = body["containerProperties"]
-    assert container["image"] == "img:1"
-    assert container["jobRoleArn"] == "arn:aws:iam::1:role/job"
-    assert container["executionRoleArn"] == "arn:aws:iam::1:role/exec"
-    assert container["command"][:2] == ["/bin/sh", "-c"]
-    assert {r["type"] for r in container["resourceRequirements"]} == {"VCPU", "MEMORY"}
-    assert "fargatePlatformConfiguration" not in container
-    assert "networkConfiguration" not in container
-    assert "ephemeralStorage" not in container
+    assert body == {
+        "jobDefinitionName": body["jobDefinitionName"],
+        "type": "container",
+        "platformCapabilities": ["EC2"],
+        "containerProperties": {
+            "image": "img:1",
+            "command": body["containerProperties"]["command"],
+            "resourceRequirements": [
+                {"type": "VCPU", "value": "1"},
+                {"type": "MEMORY", "value": "1024"},
+            ],
+            "jobRoleArn": JOB_ROLE,
+            "executionRoleArn": EXEC_ROLE,
+            "secrets": [{"name": "API_KEY", "valueFrom": SECRET}],
+        },
+    }
+    assert body["containerProperties"]["command"][:2] == ["/bin/sh", "-c"]
+    assert_valid_for_botocore("RegisterJobDefinition", body)
 
 
-def test_fargate_definition_shape():
+@pytest.mark.parametrize(("public", "expected"), [(True, "ENABLED"), (False, "DISABLED")])
+def test_fargate_definition(public, expected):
     body = requests.job_definition(
-        definition(Platform.FARGATE, assign_public_ip=True, ephemeral_storage_gib=50)
+        definition(Platform.FARGATE, assign_public_ip=public, ephemeral_storage_gib=50)
     )
     assert body["platformCapabilities"] == ["FARGATE"]
     container = body["containerProperties"]
     assert container["fargatePlatformConfiguration"] == {"platformVersion": "LATEST"}
-    assert container["networkConfiguration"] == {"assignPublicIp": "ENABLED"}
+    assert container["networkConfiguration"] == {"assignPublicIp": expected}
     assert container["ephemeralStorage"] == {"sizeInGiB": 50}
+    assert container["executionRoleArn"] == EXEC_ROLE
+    # The placeholder size is itself a valid Fargate pair.
     assert container["resourceRequirements"] == [
         {"type": "VCPU", "value": "0.25"},
         {"type": "MEMORY", "value": "512"},
     ]
+    assert_valid_for_botocore("RegisterJobDefinition", body)
 
 
-def test_fargate_definition_private_ip_by_default():
-    body = requests.job_definition(definition(Platform.FARGATE))
-    assert body["containerProperties"]["networkConfiguration"] == {"assignPublicIp": "DISABLED"}
-    assert "ephemeralStorage" not in body["containerProperties"]
+def test_fargate_definition_without_storage_leaves_it_to_fargate():
+    container = requests.job_definition(definition(Platform.FARGATE))["containerProperties"]
+    assert "ephemeralStorage" not in container
+    assert container["networkConfiguration"] == {"assignPublicIp": "DISABLED"}
 
 
-def test_secrets_are_references_only():
-    container = requests.job_definition(definition())["containerProperties"]
-    assert container["secrets"] == [{"name": "API_KEY", "valueFrom": SECRET}]
+def test_ec2_definition_has_no_fargate_settings_even_if_asked():
+    container = requests.job_definition(
+        definition(Platform.EC2, assign_public_ip=True, ephemeral_storage_gib=50)
+    )["containerProperties"]
+    for key in ("fargatePlatformConfiguration", "networkConfiguration", "ephemeralStorage"):
+        assert key not in container
+
+
+def test_secrets_are_only_references_never_values():
+    body = requests.job_definition(definition(secrets=(("API_KEY", SECRET), ("DB", SSM))))
+    container = body["containerProperties"]
+    assert container["secrets"] == [
+        {"name": "API_KEY", "valueFrom": SECRET},
+        {"name": "DB", "valueFrom": SSM},
+    ]
+    assert all(set(entry) == {"name", "valueFrom"} for entry in container["secrets"])
     assert "environment" not in container
 
 
-def test_no_roles_or_secrets_leave_keys_out():
+def test_no_roles_and_no_secrets_leave_the_keys_out():
     container = requests.job_definition(definition(job_role=None, execution_role=None, secrets=()))[
         "containerProperties"
     ]
-    assert "jobRoleArn" not in container
-    assert "executionRoleArn" not in container
-    assert "secrets" not in container
+    for key in ("jobRoleArn", "executionRoleArn", "secrets"):
+        assert key not in container
 
 
-def test_definition_name_is_stable_and_content_dependent():
-    a = requests.job_definition(definition())
-    b = requests.job_definition(definition())
-    c = requests.job_definition(definition(image="img:2"))
-    assert a["jobDefinitionName"] == b["jobDefinitionName"]
-    assert a["jobDefinitionName"] != c["jobDefinitionName"]
-    assert a["jobDefinitionName"].startswith("snakemake-")
+def test_definition_name_is_the_hash_of_the_rest():
+    body = requests.job_definition(definition())
+    content = {k: v for k, v in body.items() if k != "jobDefinitionName"}
+    assert body["jobDefinitionName"] == names.definition_name(content)
+    assert VALID_NAME.fullmatch(body["jobDefinitionName"])
+
+
+def test_equal_specs_give_equal_definitions():
+    assert requests.job_definition(definition()) == requests.job_definition(definition())
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"image": "img:2"},
+        {"platform": Platform.FARGATE},
+        {"job_role": None},
+        {"job_role": "arn:aws:iam::123456789012:role/other"},
+        {"execution_role": None},
+        {"secrets": ()},
+        {"secrets": (("API_KEY", SSM),)},
+    ],
+)
+def test_definition_name_changes_with_every_field_that_matters(change):
+    base = requests.job_definition(definition())["jobDefinitionName"]
+    assert requests.job_definition(definition(**change))["jobDefinitionName"] != base
+
+
+@pytest.mark.parametrize("change", [{"assign_public_ip": True}, {"ephemeral_storage_gib": 30}])
+def test_fargate_definition_name_changes_with_network_and_storage(change):
+    base = requests.job_definition(definition(Platform.FARGATE))["jobDefinitionName"]
+    changed = requests.job_definition(definition(Platform.FARGATE, **change))
+    assert changed["jobDefinitionName"] != base
+
+
+# SubmitJob -----------------------------------------------------------------------------------
 
 
 def test_minimal_submit_job():
-    body = requests.submit_job(job(), job_definition="def:1", command="echo hi", environment={})
+    body = submit(job())
     assert body == {
         "jobName": "snakejob-r-1",
         "jobQueue": "q",
@@ -122,20 +199,24 @@ def test_minimal_submit_job():
         },
         "timeout": {"attemptDurationSeconds": 600},
     }
+    assert_valid_for_botocore("SubmitJob", body)
+
+
+def test_command_is_passed_whole_to_a_shell():
+    command = "snakemake --snakefile 'Snake file' --target-jobs 'a:x=1' && echo \"$HOME\""
+    assert submit(job(), command)["containerOverrides"]["command"] == ["/bin/sh", "-c", command]
 
 
 def test_full_submit_job():
-    spec = job(
+    spec_ = job(
         resources=Resources(Fraction(1, 2), 1024, 1),
         retry_strategy={"attempts": 3},
-        tags={"team": "g"},
+        tags={"team": "genomics"},
         scheduling_priority=0,
         share_identifier="teamA",
-        consumable_resources=[{"consumableResource": "lic", "quantity": 2}],
+        consumable_resources=[{"consumableResource": "license-pool", "quantity": 2}],
     )
-    body = requests.submit_job(
-        spec, job_definition="def:1", command="run", environment={"A": "1", "B": "2"}
-    )
+    body = submit(spec_, "run", {"A": "1", "B": "two"})
     overrides = body["containerOverrides"]
     assert overrides["resourceRequirements"] == [
         {"type": "VCPU", "value": "0.5"},
@@ -143,33 +224,185 @@ def test_full_submit_job():
         {"type": "GPU", "value": "1"},
     ]
     assert all(isinstance(r["value"], str) for r in overrides["resourceRequirements"])
-    assert overrides["environment"] == [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]
+    assert overrides["environment"] == [
+        {"name": "A", "value": "1"},
+        {"name": "B", "value": "two"},
+    ]
     assert body["retryStrategy"] == {"attempts": 3}
-    assert body["tags"] == {"team": "g"}
+    assert body["tags"] == {"team": "genomics"}
     assert body["propagateTags"] is True
     assert body["schedulingPriorityOverride"] == 0
     assert body["shareIdentifier"] == "teamA"
     assert body["consumableResourcePropertiesOverride"] == {
-        "consumableResourceList": [{"consumableResource": "lic", "quantity": 2}]
+        "consumableResourceList": [{"consumableResource": "license-pool", "quantity": 2}]
+    }
+    assert "vcpus" not in overrides
+    assert "memory" not in overrides
+    assert_valid_for_botocore("SubmitJob", body)
+
+
+def test_empty_optional_values_are_left_out():
+    body = submit(job(retry_strategy={}, tags={}, consumable_resources=[]))
+    for key in (
+        "retryStrategy",
+        "tags",
+        "propagateTags",
+        "schedulingPriorityOverride",
+        "shareIdentifier",
+        "consumableResourcePropertiesOverride",
+    ):
+        assert key not in body
+    assert "environment" not in body["containerOverrides"]
+
+
+def test_submit_job_copies_what_it_is_given():
+    tags = {"team": "genomics"}
+    retry = {"attempts": 2}
+    body = submit(job(tags=tags, retry_strategy=retry))
+    body["tags"]["other"] = "x"
+    body["retryStrategy"]["attempts"] = 9
+    assert tags == {"team": "genomics"}
+    assert retry == {"attempts": 2}
+
+
+# The user guide's rules, from resources to the request --------------------------------------
+
+CONFIG = spec.GlobalConfig(
+    default_queue="default-q", image="img:1", execution_role=EXEC_ROLE, timeout=300
+)
+
+
+def guide_request(rule: str, raw: dict) -> dict:
+    job_spec = spec.build(
+        rule=rule, raw=raw, threads=1, config=CONFIG, platform_of=lambda q: Platform.EC2
+    )
+    body = submit(job_spec, "snakemake ...", {})
+    assert_valid_for_botocore("SubmitJob", body)
+    return body
+
+
+def test_user_guide_compute_intensive_request():
+    body = guide_request(
+        "compute_intensive", {"aws_batch_vcpu": 4, "aws_batch_mem_mb": 8192, "aws_batch_gpu": 1}
+    )
+    assert body["containerOverrides"]["resourceRequirements"] == [
+        {"type": "VCPU", "value": "4"},
+        {"type": "MEMORY", "value": "8192"},
+        {"type": "GPU", "value": "1"},
+    ]
+
+
+def test_user_guide_special_task_request_goes_to_its_queue():
+    queue = "arn:aws:batch:us-west-2:123456789012:job-queue/special-queue"
+    assert guide_request("special_task", {"aws_batch_job_queue": queue})["jobQueue"] == queue
+
+
+def test_user_guide_licensed_analysis_request():
+    body = guide_request(
+        "licensed_analysis",
+        {
+            "aws_batch_consumable_resources": '[{"consumableResource": "license-pool", "quantity": 2}]'
+        },
+    )
+    assert body["consumableResourcePropertiesOverride"] == {
+        "consumableResourceList": [{"consumableResource": "license-pool", "quantity": 2}]
     }
 
 
-def test_long_command_is_error_naming_rule_and_limit():
+def test_user_guide_long_running_task_request():
+    body = guide_request("long_running_task", {"aws_batch_timeout": 7200})
+    assert body["timeout"] == {"attemptDurationSeconds": 7200}
+
+
+def test_user_guide_my_analysis_request_name():
+    body = guide_request(
+        "my_analysis",
+        {"aws_batch_job_name_suffix": "experiment-v2", "aws_batch_job_uuid": "run-001"},
+    )
+    assert body["jobName"] == "snakejob-my_analysis-experiment-v2-run-001"
+
+
+def test_user_guide_conditional_retry_request():
+    strategy = {
+        "attempts": 5,
+        "evaluateOnExit": [
+            {"action": "RETRY", "onExitCode": "137"},
+            {"action": "RETRY", "onStatusReason": "Host EC2*"},
+            {"action": "RETRY", "onReason": "*timeout*"},
+            {"action": "EXIT", "onExitCode": "0"},
+        ],
+    }
+    body = guide_request("conditional_retry", {"aws_batch_retry_strategy": json.dumps(strategy)})
+    assert body["retryStrategy"] == strategy
+
+
+# Sizes ---------------------------------------------------------------------------------------
+
+EMPTY_OVERRIDES = len(json.dumps({"command": ["/bin/sh", "-c", ""]}, separators=(",", ":")))
+
+
+def overrides_of_length(length: int) -> dict:
+    return {"containerOverrides": {"command": ["/bin/sh", "-c", "x" * (length - EMPTY_OVERRIDES)]}}
+
+
+def test_container_overrides_of_8192_characters_pass_and_8193_fail():
+    requests.check_size("r", overrides_of_length(8192))
     with pytest.raises(WorkflowError) as info:
-        requests.submit_job(job(), job_definition="d", command="x" * 9000, environment={})
+        requests.check_size("align", overrides_of_length(8193))
     message = str(info.value)
-    assert "'r'" in message
+    assert "Rule 'align'" in message
+    assert "8193 characters" in message
     assert "8192" in message
+    assert "--envvars" in message
 
 
-def test_check_size_on_plain_request():
-    request = {"containerOverrides": {"command": ["/bin/sh", "-c", "x" * 9000]}}
-    with pytest.raises(WorkflowError, match="8192"):
-        requests.check_size("r", request)
-    requests.check_size("r", {"containerOverrides": {"command": ["/bin/sh", "-c", "x" * 100]}})
+def test_long_command_is_refused_before_submission():
+    with pytest.raises(WorkflowError, match=r"Rule 'r'.*containerOverrides"):
+        submit(job(), "x" * 9000)
 
 
-def test_payload_too_large_is_error():
+def test_many_environment_variables_count_towards_the_limit():
+    environment = {f"VAR_{i}": "v" * 100 for i in range(80)}
+    with pytest.raises(WorkflowError, match="--envvars"):
+        submit(job(), "echo hi", environment)
+    submit(job(), "echo hi", dict(list(environment.items())[:10]))
+
+
+def payload_of_length(length: int) -> dict:
+    body = {"containerOverrides": {"command": ["/bin/sh", "-c", "x"]}, "jobName": ""}
+    empty = len(json.dumps(body, separators=(",", ":")).encode())
+    body["jobName"] = "n" * (length - empty)
+    return body
+
+
+def test_payload_of_30_kib_passes_and_one_byte_more_fails():
+    requests.check_size("r", payload_of_length(30 * 1024))
+    with pytest.raises(WorkflowError) as info:
+        requests.check_size("tagged", payload_of_length(30 * 1024 + 1))
+    message = str(info.value)
+    assert "Rule 'tagged'" in message
+    assert "30721 bytes" in message
+    assert "30720" in message
+
+
+def test_too_many_large_tags_make_the_request_too_large():
     tags = {f"k{i}": "v" * 256 for i in range(150)}
-    with pytest.raises(WorkflowError, match="30720"):
-        requests.submit_job(job(tags=tags), job_definition="d", command="x", environment={})
+    with pytest.raises(WorkflowError, match="Rule 'r': the SubmitJob request is"):
+        submit(job(tags=tags))
+
+
+def test_requests_are_json_serialisable():
+    body = submit(
+        job(
+            resources=Resources(Fraction(1, 4), 512, 0),
+            retry_strategy={"attempts": 2},
+            tags={"a": "b"},
+            consumable_resources=[{"consumableResource": "c", "quantity": 1}],
+        ),
+        "echo é",
+        {"X": "ü"},
+    )
+    assert json.loads(json.dumps(body)) == body
+    assert json.loads(json.dumps(requests.job_definition(definition()))) == requests.job_definition(
+        definition()
+    )
