@@ -278,3 +278,33 @@ def test_runnable_warning_without_findings_lists_likely_causes():
     assert "Likely causes" in message
     assert "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE" in message
     assert "consumable resources" in message
+
+
+PULL_TIMEOUT = (
+    "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to do "
+    "request: Head https://registry-1.docker.io/v2/library/ubuntu/manifests/latest: "
+    "dial tcp 54.1.2.3:443: i/o timeout"
+)
+SECRET_TIMEOUT = (
+    "ResourceInitializationError: unable to pull secrets or registry auth: execution resource "
+    "retrieval failed: unable to retrieve secret from asm: service call has been retried 5 "
+    "time(s): RequestError: send request failed caused by: Post https://secretsmanager."
+    "us-west-2.amazonaws.com/: dial tcp 10.0.0.1:443: i/o timeout"
+)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="hint() checks for 'timeout' before CannotPullContainer/ResourceInitializationError: "
+    "a network 'i/o timeout' while pulling the image or secrets (a private subnet without NAT) "
+    "is answered with 'raise aws_batch_timeout'.",
+)
+@pytest.mark.parametrize(
+    ("container_reason", "expected"),
+    [(PULL_TIMEOUT, "--container-image"), (SECRET_TIMEOUT, "execution role")],
+)
+def test_network_timeouts_while_starting_get_the_start_hint(container_reason, expected):
+    advice = status.hint("Task failed to start", None, container_reason)
+    assert advice is not None
+    assert expected in advice
+    assert "aws_batch_timeout" not in advice
