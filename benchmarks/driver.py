@@ -29,8 +29,10 @@ import json
 import math
 import pstats
 import resource
+import sys
 import threading
 import time
+import traceback
 import tracemalloc
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
@@ -41,6 +43,7 @@ from .endpoint import Control, EndpointInfo
 PLUGIN_PATTERN = "*snakemake_executor_plugin_aws_batch/*"
 TRACE_FRAMES = 1  # deeper tracebacks make tracing ~20 times slower
 SUBMIT_TIMEOUT = 3600.0
+STALL_SECONDS = 180.0  # no job got its batch id for this long: show every thread, give up
 FINISH_TIMEOUT = 900.0
 TOP_ALLOCATIONS = 8
 PROFILE_TOP = 25
@@ -224,6 +227,7 @@ class Driver:
         run_jobs_seconds = time.perf_counter() - wall0
         run_jobs_cpu = time.thread_time() - thread0
         deadline = time.monotonic() + SUBMIT_TIMEOUT
+        progress, progress_at = -1, time.monotonic()
         while True:
             with self.executor.lock:
                 infos = list(self.executor.active_jobs)
@@ -231,7 +235,13 @@ class Driver:
             done = sum(1 for t in trackeds if t.batch_id is not None or t.error is not None)
             if len(infos) >= n and done >= n:
                 break
-            if time.monotonic() > deadline:
+            now = time.monotonic()
+            if done != progress:
+                progress, progress_at = done, now
+            elif now - progress_at > STALL_SECONDS:
+                _dump_threads()
+                raise RuntimeError(f"submission stalled at {done} of {n} jobs")
+            if now > deadline:
                 raise RuntimeError(f"only {done} of {n} jobs were submitted in time")
             time.sleep(0.005)
         seconds = time.perf_counter() - wall0
@@ -347,6 +357,14 @@ def profile_table(profiler: cProfile.Profile, *, key: str = "tottime") -> list[d
         )
     rows.sort(key=lambda row: float(row[key]), reverse=True)
     return rows[:PROFILE_TOP]
+
+
+def _dump_threads() -> None:
+    """Every thread's stack on stderr (the trial's log), to show where a stall is."""
+    for thread_id, frame in sys._current_frames().items():
+        names = [t.name for t in threading.enumerate() if t.ident == thread_id]
+        print(f"--- thread {names[0] if names else thread_id}", file=sys.stderr)
+        traceback.print_stack(frame, file=sys.stderr)
 
 
 def _short(filename: str) -> str:
