@@ -34,16 +34,19 @@ class RateLimiter:
         self._lock = threading.Lock()
 
     def acquire(self, sleep: Callable[[float], None] = time.sleep) -> None:
-        while True:
-            with self._lock:
-                now = self._clock()
-                self._tokens = min(self._burst, self._tokens + (now - self._last) * self._rate)
-                self._last = now
-                # The tolerance keeps float rounding from asking for ever smaller sleeps.
-                if self._tokens >= 1 - 1e-9:
-                    self._tokens = max(self._tokens - 1, 0.0)
-                    return
-                wait = (1 - self._tokens) / self._rate
+        """Take a token, sleeping until it is due.
+
+        A caller reserves its token at once (the bucket may go below zero) and sleeps
+        for exactly its share: there is no re-check loop that float rounding could
+        keep spinning.
+        """
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self._burst, self._tokens + (now - self._last) * self._rate)
+            self._last = now
+            self._tokens -= 1
+            wait = -self._tokens / self._rate if self._tokens < 0 else 0.0
+        if wait > 0:
             sleep(wait)
 
 

@@ -15,8 +15,8 @@ from typing import Any
 from snakemake_interface_common.exceptions import WorkflowError
 
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-SECRETS_MANAGER_ARN = re.compile(r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+")
-SSM_PARAMETER_ARN = re.compile(r"arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter/?.+")
+SECRETS_MANAGER_ARN = re.compile(r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d+:secret:.+")
+SSM_PARAMETER_ARN = re.compile(r"arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d+:parameter/?.+")
 SSM_PARAMETER_NAME = re.compile(r"/?[A-Za-z0-9_.\-/]{1,2048}")
 EXIT_CODE_PATTERN = re.compile(r"[0-9]*\*?")
 # AWS documents a trailing '*'; the user guide's examples also use a leading one
@@ -215,6 +215,12 @@ def retry_strategy(origin: Origin, value: object) -> dict[str, Any]:
             )
         result["attempts"] = attempts
     if "evaluateOnExit" in strategy:
+        if "attempts" not in result:
+            raise invalid(
+                origin,
+                value,
+                "'evaluateOnExit' needs 'attempts' (1-10) beside it, as AWS Batch requires.",
+            )
         result["evaluateOnExit"] = _retry_rules(origin, value, strategy["evaluateOnExit"])
     return result
 

@@ -349,12 +349,6 @@ def test_submissions_are_paced_by_the_rate():
     assert elapsed >= 0.3 - 0.02
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="RateLimiter refills by (now - last) * rate: with a clock value as large as an "
-    "uptime of 11 days (1e6 s), sleeping the computed wait can leave the bucket a hair under "
-    "one token, and the next wait is too small to move the clock, so acquire never returns.",
-)
 @pytest.mark.parametrize("rate", [50, 49.5])
 def test_acquire_returns_after_sleeping_what_it_asked_for_at_a_large_clock_value(rate):
     fake = FakeTime(start=1e6, max_sleeps=10_000)

@@ -400,11 +400,6 @@ def test_user_guide_my_rule_secret_with_a_full_account_id():
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="The user guide's secret examples use the account id 123456789 (9 digits); "
-    "validation requires 12 digits and its message does not say so.",
-)
 @pytest.mark.parametrize(
     "value",
     [
@@ -563,11 +558,6 @@ def test_retry_strategy_accepts_a_dict_and_an_empty_object():
     assert v.retry_strategy(origin(RETRY), "{}") == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="AWS Batch requires 'attempts' whenever 'evaluateOnExit' is given; "
-    "retry_strategy accepts evaluateOnExit alone, so SubmitJob fails later instead.",
-)
 def test_evaluate_on_exit_without_attempts_is_refused():
     value = json.dumps({"evaluateOnExit": [{"action": "RETRY", "onExitCode": "137"}]})
     with pytest.raises(WorkflowError) as info:
