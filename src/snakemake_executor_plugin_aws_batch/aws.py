@@ -113,7 +113,7 @@ class Backoff:
     cap: float = 20.0
 
     def delay(self, attempt: int) -> float:
-        return random.uniform(0, min(self.cap, self.base * 2**attempt))
+        return random.uniform(0, min(self.cap, self.base * 2 ** min(attempt, 32)))
 
 
 class Health:
