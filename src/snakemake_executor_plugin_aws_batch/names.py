@@ -47,7 +47,7 @@ def job_name(rule: str, *, suffix: str | None = None, job_uuid: str | None = Non
             f"Together they must leave room in AWS Batch's {MAX_NAME_LENGTH}-character job "
             "name limit; shorten them.",
         )
-    rule_part = sanitise(rule)[:room].rstrip("-_") or "rule"
+    rule_part = (sanitise(rule)[:room].rstrip("-_") or "rule")[:room]
     return f"{JOB_PREFIX}-{rule_part}-{tail}"
 
 

@@ -83,6 +83,22 @@ def hint(status_reason: str, exit_code: int | None, container_reason: str | None
             "The EC2 instance was reclaimed (Spot interruption or scale-in). Retry it with "
             "--retries or aws_batch_retry_strategy with onStatusReason 'Host EC2*'."
         )
+    # Start-up failures first: their reasons often end in a network "i/o timeout".
+    network = (
+        " The subnet may have no route to it: add a NAT gateway or VPC endpoints."
+        if "i/o timeout" in reason
+        else ""
+    )
+    if "CannotPullContainer" in reason:
+        return (
+            "The image could not be pulled: check --container-image / "
+            "aws_batch_container_image and the execution role." + network
+        )
+    if "ResourceInitializationError" in reason:
+        return (
+            "Check the execution role's access to the job's secrets and to the image "
+            "registry." + network
+        )
     if "timeout" in reason.lower() or "duration exceeded" in reason.lower():
         return "The attempt ran past its time limit: raise aws_batch_timeout (seconds) or runtime (minutes)."
     if exit_code == 137 or "OutOfMemory" in reason:
@@ -90,9 +106,7 @@ def hint(status_reason: str, exit_code: int | None, container_reason: str | None
             "Exit code 137: the container was killed, usually for using more memory than "
             "requested. Raise aws_batch_mem_mb (or mem_mb)."
         )
-    if "CannotPullContainer" in reason:
-        return "The image could not be pulled: check --container-image / aws_batch_container_image and the execution role."
-    if "ResourceInitializationError" in reason or "secret" in reason.lower():
+    if "secret" in reason.lower():
         return "Check the execution role's access to the job's secrets and to the image registry."
     return None
 

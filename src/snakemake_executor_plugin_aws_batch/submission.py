@@ -128,5 +128,7 @@ class Submitter(Generic[D]):
         self._stopping.set()
         with self._idle:
             idle = self._idle.wait_for(lambda: self._in_flight == 0, timeout=timeout)
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        # Requests still queued are not cancelled: each one runs, sees the stop and
+        # records that it was not submitted, so no job is left without an answer.
+        self._pool.shutdown(wait=False)
         return idle

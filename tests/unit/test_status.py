@@ -293,12 +293,6 @@ SECRET_TIMEOUT = (
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hint() checks for 'timeout' before CannotPullContainer/ResourceInitializationError: "
-    "a network 'i/o timeout' while pulling the image or secrets (a private subnet without NAT) "
-    "is answered with 'raise aws_batch_timeout'.",
-)
 @pytest.mark.parametrize(
     ("container_reason", "expected"),
     [(PULL_TIMEOUT, "--container-image"), (SECRET_TIMEOUT, "execution role")],

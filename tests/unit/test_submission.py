@@ -311,12 +311,6 @@ def test_stop_returns_false_when_a_request_outlasts_the_timeout():
     assert job.batch_id == "batch-n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="stop() cancels the futures still queued when its wait times out; their Tracked "
-    "records get neither batch_id nor error, so the status loop reports them as still "
-    "being submitted forever",
-)
 def test_jobs_still_queued_when_stop_times_out_are_marked_not_submitted():
     sender = Sender(blocking=True)
     submitter = Submitter(send=sender, resolve=lambda d: d, rate=1000, workers=1)
