@@ -66,7 +66,7 @@ class Resources:
 class Request:
     """A job's resource request before the platform's rules are applied.
 
-    ``vcpu_explicit`` and ``memory_explicit`` say whether the value came from an
+    The ``*_explicit`` flags say whether the value came from an
     ``aws_batch_*`` resource (checked strictly) or from Snakemake's standard
     resources and defaults (adjusted where a platform needs it).
     """
@@ -76,6 +76,7 @@ class Request:
     gpu: int
     vcpu_explicit: bool
     memory_explicit: bool
+    gpu_explicit: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +121,7 @@ def _fit_fargate(request: Request, rule: str) -> Fitted:
     warnings: list[str] = []
     if request.gpu:
         raise invalid(
-            Origin("aws_batch_gpu" if request.vcpu_explicit else "gpu", rule),
+            Origin("aws_batch_gpu" if request.gpu_explicit else "gpu", rule),
             request.gpu,
             "Fargate does not offer GPUs; use a queue with an EC2 compute environment "
             "(aws_batch_job_queue) or request 0 GPUs.",

@@ -177,6 +177,14 @@ def check_rule(rule: str, values: Mapping[str, Any], config: GlobalConfig) -> No
             "Secrets are fetched by the execution role: set --aws-batch-execution-role "
             "(or SNAKEMAKE_AWS_BATCH_EXECUTION_ROLE) to a role that may read them.",
         )
+    if config.secrets and JOB_DEFINITION in values:
+        raise invalid(
+            Origin(JOB_DEFINITION, rule),
+            values[JOB_DEFINITION],
+            "--aws-batch-secrets are given to every job, but a job on an existing job "
+            "definition gets only that definition's secrets; add them to it, or drop "
+            "one of the two.",
+        )
     existing = values.get(JOB_DEFINITION, config.job_definition)
     if existing is not None:
         for name, what in ((SECRETS, "secrets"), (CONTAINER_IMAGE, "a container image")):
@@ -208,6 +216,7 @@ def build(
         gpu=values.get(GPU, _standard_gpu(rule, raw)),
         vcpu_explicit=VCPU in values,
         memory_explicit=MEM_MB in values,
+        gpu_explicit=GPU in values,
     )
     fitted = fit(platform, request, rule)
     existing = values.get(JOB_DEFINITION, config.job_definition)
@@ -316,6 +325,14 @@ def global_config(
             secrets,
             "Secrets are fetched by the execution role: set --aws-batch-execution-role "
             "(or SNAKEMAKE_AWS_BATCH_EXECUTION_ROLE) to a role that may read them.",
+        )
+    if secrets and job_definition:
+        raise invalid(
+            Origin("--aws-batch-secrets"),
+            secrets,
+            f"Jobs run on the existing job definition {job_definition!r} "
+            "(--aws-batch-job-definition), which gets only its own secrets; add them to "
+            "it, or drop one of the two.",
         )
     if not image:
         raise WorkflowError(

@@ -26,6 +26,9 @@ SHARE_IDENTIFIER = re.compile(r"[A-Za-z0-9]{1,255}\*?")
 MAX_RETRY_RULES = 5
 MAX_PATTERN_LENGTH = 512
 MAX_TAGS = 50
+MAX_DIGITS = 4000  # below Python's limit for int(); longer strings are refused as they are
+DIGITS = re.compile(rf"\s*-?\d{{1,{MAX_DIGITS}}}\s*")
+MAX_SHOWN = 2000  # characters of a refused value shown in an error
 MIN_TIMEOUT_SECONDS = 60
 MAX_SCHEDULING_PRIORITY = 9999
 
@@ -45,7 +48,13 @@ class Origin:
 
 def invalid(origin: Origin, value: object, allowed: str) -> WorkflowError:
     """The error for a value that breaks a rule: names origin, value and what is allowed."""
-    return WorkflowError(f"Invalid value for {origin}: {value!r}. {allowed}")
+    try:
+        shown = repr(value)
+    except ValueError:  # an int too long for Python to print
+        shown = f"a number of {value.bit_length()} bits" if isinstance(value, int) else "?"
+    if len(shown) > MAX_SHOWN:
+        shown = f"{shown[:MAX_SHOWN]}... ({len(shown)} characters)"
+    return WorkflowError(f"Invalid value for {origin}: {shown}. {allowed}")
 
 
 def parse_json(origin: Origin, value: object, expected: type, example: str) -> Any:
@@ -60,6 +69,8 @@ def parse_json(origin: Origin, value: object, expected: type, example: str) -> A
         raise invalid(
             origin, value, f"It is not valid JSON ({exc.msg}); expected e.g. {example}."
         ) from exc
+    except RecursionError:
+        raise invalid(origin, value, f"It is nested too deeply; expected e.g. {example}.") from None
     if not isinstance(decoded, expected):
         kind = "array" if expected is list else "object"
         raise invalid(origin, value, f"Expected a JSON {kind}, for example {example}.")
@@ -72,11 +83,16 @@ def integer(origin: Origin, value: object, *, minimum: int, maximum: int | None 
     allowed = f"Expected a whole number {bounds}."
     if isinstance(value, bool):
         raise invalid(origin, value, allowed)
-    if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
+    if isinstance(value, str) and DIGITS.fullmatch(value):
         value = int(value)
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    if not isinstance(value, int) or value < minimum or (maximum is not None and value > maximum):
+    if (
+        not isinstance(value, int)
+        or value < minimum
+        or (maximum is not None and value > maximum)
+        or value.bit_length() > 63  # far beyond every AWS limit
+    ):
         raise invalid(origin, value, allowed)
     return value
 

@@ -517,11 +517,15 @@ def test_existing_job_definition_is_passed_through():
     assert rule_wins.definition == "rule-def"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Global secrets are silently dropped when jobs run on an existing job definition "
-    "(--aws-batch-job-definition); per-rule secrets in the same case are refused.",
-)
+def test_global_secrets_with_a_rules_existing_job_definition_are_refused_naming_the_rule():
+    cfg = config(secrets={"DB_PASSWORD": SM + "db-pass"})
+    message = build_error({"aws_batch_job_definition": "prebuilt:3"}, config=cfg)
+    assert "rule 'r', resource aws_batch_job_definition: 'prebuilt:3'" in message
+    assert "--aws-batch-secrets" in message
+    # Without global secrets the rule's own definition is fine.
+    assert build({"aws_batch_job_definition": "prebuilt:3"}).definition == "prebuilt:3"
+
+
 def test_global_secrets_with_existing_job_definition_are_refused():
 
     def configure_and_build() -> spec.JobSpec:
@@ -649,11 +653,6 @@ def test_fargate_gpu_error_names_the_resource_that_asked_for_it(raw, resource):
     assert f"rule 'r', resource {resource}: 1." in message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="platform._fit_fargate picks the GPU resource's name from vcpu_explicit, so "
-    "the message names gpu for aws_batch_gpu (and the reverse) when only one is aws_batch_*.",
-)
 @pytest.mark.parametrize(
     ("raw", "resource"),
     [({"aws_batch_gpu": 1}, "aws_batch_gpu"), ({"gpu": 1, "aws_batch_vcpu": 4}, "gpu")],

@@ -306,12 +306,6 @@ def test_fargate_spec_from_snakemake_resources_is_an_allowed_pair_or_error(threa
 # --- Exceptions other than WorkflowError ---------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="validation.integer calls int() on digit strings longer than Python's 4300-digit "
-    "limit (ValueError), and json.loads recurses on deeply nested arrays (RecursionError); "
-    "neither is turned into a WorkflowError",
-)
 @pytest.mark.parametrize(
     ("resource", "value"),
     [

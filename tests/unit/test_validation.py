@@ -330,6 +330,23 @@ def test_integer_rejects_non_numbers(value):
         v.integer(origin("n"), value, minimum=0)
 
 
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (2**63, str(2**63)),
+        (-(2**63) - 1, str(-(2**63) - 1)),
+        (10**5000, "a number of 16610 bits"),
+        ("9" * 4001, "... (4003 characters)"),
+    ],
+    ids=["2**63", "-2**63-1", "10**5000", "4001-digits"],
+)
+def test_integer_refuses_numbers_beyond_every_limit_with_a_short_message(value, shown):
+    with pytest.raises(WorkflowError, match="rule 'r', resource aws_batch_mem_mb") as info:
+        v.integer(v.Origin("aws_batch_mem_mb", "r"), value, minimum=-(2**70))
+    assert shown in str(info.value)
+    assert len(str(info.value)) < v.MAX_SHOWN + 200
+
+
 def test_integer_bounds_are_inclusive():
     assert v.integer(origin("n"), 3, minimum=3, maximum=5) == 3
     assert v.integer(origin("n"), 5, minimum=3, maximum=5) == 5
