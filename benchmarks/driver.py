@@ -226,21 +226,28 @@ class Driver:
         self._profiled(lambda: self.executor.run_jobs(jobs))
         run_jobs_seconds = time.perf_counter() - wall0
         run_jobs_cpu = time.thread_time() - thread0
+        with self.executor.lock:
+            infos = list(self.executor.active_jobs)
+        if len(infos) != n:
+            raise RuntimeError(f"run_jobs left {len(infos)} of {n} jobs active")
+        trackeds = [info.aux["tracked"] for info in infos]
+        # Polled cheaply, so the poll itself does not compete with the submission threads:
+        # jobs get their answers roughly in the order they were queued, so a cursor
+        # advances past answered jobs instead of scanning all N every time.
         deadline = time.monotonic() + SUBMIT_TIMEOUT
-        progress, progress_at = -1, time.monotonic()
+        done, progress_at = 0, time.monotonic()
         first_id_at: float | None = None  # when the first job had its batch id
         while True:
-            with self.executor.lock:
-                infos = list(self.executor.active_jobs)
-            trackeds = [info.aux["tracked"] for info in infos]
-            done = sum(1 for t in trackeds if t.batch_id is not None or t.error is not None)
-            if first_id_at is None and any(t.batch_id is not None for t in trackeds):
+            seen = done
+            while done < n and (trackeds[done].batch_id or trackeds[done].error) is not None:
+                done += 1
+            if first_id_at is None and any(t.batch_id for t in trackeds[: done + 32]):
                 first_id_at = time.perf_counter()
-            if len(infos) >= n and done >= n:
+            if done >= n:
                 break
             now = time.monotonic()
-            if done != progress:
-                progress, progress_at = done, now
+            if done != seen:
+                progress_at = now
             elif now - progress_at > STALL_SECONDS:
                 _dump_threads()
                 raise RuntimeError(f"submission stalled at {done} of {n} jobs")
