@@ -174,12 +174,14 @@ def call(
     deadline: float,
     backoff: Backoff = Backoff(),
     retry_ambiguous: bool = True,
+    before_retry: Callable[[Failure], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> T:
     """Call ``function``, retrying transient failures until ``deadline`` (monotonic).
 
     With ``retry_ambiguous=False`` an answer that may have been lost raises
     :class:`AmbiguousError` so the caller can check what happened first.
+    ``before_retry`` runs after the back-off, before the call is sent again.
     """
     attempt = 0
     while True:
@@ -198,6 +200,8 @@ def call(
             if time.monotonic() + wait > deadline:
                 raise AwsError(operation, failure.code, failure.message, transient=True) from exc
             sleep(wait)
+            if before_retry is not None:
+                before_retry(failure)
             attempt += 1
         else:
             health.ok()

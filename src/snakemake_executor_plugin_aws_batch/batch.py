@@ -6,11 +6,11 @@ import itertools
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from snakemake_interface_common.exceptions import WorkflowError
 
-from .aws import AmbiguousError, AwsError, Backoff, Clients, Health, Logger, call
+from .aws import AmbiguousError, AwsError, Backoff, Clients, Failure, Health, Logger, call
 from .platform import Platform
 from .queues import QueueFacts, queue_facts
 from .status import LogLocation
@@ -23,6 +23,14 @@ TERMINATE_PATIENCE = 20
 LOG_PATIENCE = 15
 LOG_TAIL_LINES = 50
 MARKER_VARIABLE = "SNAKEMAKE_AWS_BATCH_SUBMISSION"
+
+
+class Pace(Protocol):
+    """What paces SubmitJob calls: a token before each call, word of each throttle."""
+
+    def acquire(self) -> None: ...
+
+    def throttled(self) -> None: ...
 
 
 def _deadline(seconds: float) -> float:
@@ -102,14 +110,23 @@ class BatchService:
         return str(answer["jobDefinitionArn"])
 
     # Jobs ---------------------------------------------------------------------
-    def submit(self, request: dict[str, Any], marker: str) -> str:
+    def submit(self, request: dict[str, Any], marker: str, pace: Pace | None = None) -> str:
         """Submit exactly once, although SubmitJob has no idempotency token.
 
         The request carries ``marker`` in an environment variable. When an answer
         may have been lost (5xx, a dropped connection), the queue is searched for a
         job of that name holding the marker before the request is sent again.
+        The caller takes ``pace``'s token for the first call; every call sent again
+        takes one too, and each throttle is reported to it.
         """
         deadline = _deadline(SUBMIT_PATIENCE)
+
+        def before_retry(failure: Failure) -> None:
+            if pace is not None:
+                if failure.kind == "throttled":
+                    pace.throttled()
+                pace.acquire()
+
         for attempt in itertools.count():
             try:
                 answer = call(
@@ -118,6 +135,7 @@ class BatchService:
                     health=self.health,
                     deadline=deadline,
                     retry_ambiguous=False,
+                    before_retry=before_retry,
                 )
                 return str(answer["jobId"])
             except AmbiguousError as exc:
@@ -131,6 +149,8 @@ class BatchService:
                 if time.monotonic() + wait > deadline:
                     raise self._submit_error(request, exc) from exc
                 time.sleep(wait)
+                if pace is not None:
+                    pace.acquire()
             except AwsError as exc:
                 raise self._submit_error(request, exc) from exc
         raise AssertionError("unreachable")

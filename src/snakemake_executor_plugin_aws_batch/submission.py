@@ -19,19 +19,39 @@ PACING_MARGIN = 0.95
 
 
 class RateLimiter:
-    """A token bucket: at most ``rate`` acquisitions per second, bursts of ``burst``."""
+    """A token bucket that slows down when AWS throttles, and recovers after.
+
+    At most ``rate`` acquisitions per second, in bursts of ``burst``. :meth:`throttled`
+    lowers the rate to ``THROTTLE_FACTOR`` of what it is (once per ``THROTTLE_WINDOW``
+    seconds: one crowded second answers several calls in flight with a throttle); the
+    rate then climbs back to ``rate`` by ``RECOVERY`` of it per second. So the account's
+    limit is shared with whatever else submits in it, instead of being fought over
+    with back-offs.
+    """
+
+    THROTTLE_FACTOR = 0.9
+    THROTTLE_WINDOW = 1.0
+    RECOVERY = 0.02
+    FLOOR = 0.05  # of ``rate``: never slower than this
 
     def __init__(
         self, rate: float, burst: float | None = None, clock: Callable[[], float] = time.monotonic
     ) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
+        self._ceiling = rate
         self._rate = rate
         self._burst = burst if burst is not None else max(1.0, rate / 5)
         self._tokens = self._burst
         self._clock = clock
         self._last = clock()
+        self._throttled_at: float | None = None
         self._lock = threading.Lock()
+
+    @property
+    def rate(self) -> float:
+        """The rate in force now."""
+        return self._rate
 
     def acquire(self, sleep: Callable[[float], None] = time.sleep) -> None:
         """Take a token, sleeping until it is due.
@@ -42,12 +62,23 @@ class RateLimiter:
         """
         with self._lock:
             now = self._clock()
-            self._tokens = min(self._burst, self._tokens + (now - self._last) * self._rate)
+            elapsed = max(0.0, now - self._last)
+            self._tokens = min(self._burst, self._tokens + elapsed * self._rate)
+            self._rate = min(self._ceiling, self._rate + elapsed * self._ceiling * self.RECOVERY)
             self._last = now
             self._tokens -= 1
             wait = -self._tokens / self._rate if self._tokens < 0 else 0.0
         if wait > 0:
             sleep(wait)
+
+    def throttled(self) -> None:
+        """AWS answered a call with a throttle: slow down, once per window."""
+        with self._lock:
+            now = self._clock()
+            if self._throttled_at is not None and now - self._throttled_at < self.THROTTLE_WINDOW:
+                return
+            self._throttled_at = now
+            self._rate = max(self._ceiling * self.FLOOR, self._rate * self.THROTTLE_FACTOR)
 
 
 @dataclass(slots=True)
@@ -82,7 +113,7 @@ class Submitter(Generic[D]):
     def __init__(
         self,
         *,
-        send: Callable[[dict[str, Any], str], str],
+        send: Callable[[dict[str, Any], str, RateLimiter], str],
         resolve: Callable[[D], str],
         rate: float,
         workers: int = 16,
@@ -96,6 +127,11 @@ class Submitter(Generic[D]):
         self._stopping = threading.Event()
         self._in_flight = 0
         self._idle = threading.Condition()
+
+    @property
+    def rate(self) -> float:
+        """SubmitJob calls per second in force now (lower for a while after throttles)."""
+        return self._limiter.rate
 
     def submit(self, tracked: Tracked, request: dict[str, Any], definition: D) -> None:
         """Queue a request; its ``jobDefinition`` becomes ``resolve(definition)``."""
@@ -113,7 +149,7 @@ class Submitter(Generic[D]):
                 return
             request["jobDefinition"] = self._resolve(definition)
             self._limiter.acquire()
-            tracked.batch_id = self._send(request, tracked.marker)
+            tracked.batch_id = self._send(request, tracked.marker, self._limiter)
         except (WorkflowError, AwsError) as exc:
             tracked.error = str(exc)
         except Exception as exc:  # a bug must fail the job, not lose it

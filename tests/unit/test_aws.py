@@ -231,6 +231,23 @@ def test_throttling_is_retried_with_growing_backoff(clock, logger):
     assert logger.at("info") == ["AWS Batch API answers normally again."]
 
 
+def test_before_retry_runs_after_each_backoff_with_the_failure(clock, logger):
+    function = Script(THROTTLED, SERVER)
+    seen = []
+    result = aws.call(
+        "SubmitJob",
+        function,
+        health=aws.Health(logger, clock=clock.clock),
+        deadline=clock.now + 60,
+        backoff=ExactBackoff(),
+        before_retry=lambda failure: seen.append((failure.kind, len(clock.sleeps))),
+        sleep=clock.sleep,
+    )
+    assert result == "done"
+    # Never before the first call; after each back-off, before the call goes again.
+    assert seen == [("throttled", 1), ("server", 2)]
+
+
 @pytest.mark.parametrize(
     "error", [THROTTLED, SERVER, READ_TIMEOUT, CLOSED, NO_ENDPOINT, CONNECT_TIMEOUT]
 )

@@ -150,6 +150,76 @@ def tracked(name: str = "n") -> Tracked:
     return Tracked(name=name, rule="r", queue="q", request="1 vCPU, 1024 MiB", marker=name)
 
 
+# --- RateLimiter under throttling -----------------------------------------------------
+
+
+def test_a_throttle_lowers_the_rate_once_per_window(fake_time):
+    limiter = RateLimiter(50, burst=1, clock=fake_time.clock)
+    limiter.throttled()
+    assert limiter.rate == pytest.approx(45)
+    # More throttles from the same crowded second: one cut only.
+    fake_time.now += 0.5
+    limiter.throttled()
+    limiter.throttled()
+    assert limiter.rate == pytest.approx(45)
+    fake_time.now += 0.5
+    limiter.throttled()
+    assert limiter.rate == pytest.approx(40.5)
+
+
+def test_the_rate_climbs_back_to_the_ceiling_and_no_further(fake_time):
+    limiter = RateLimiter(50, burst=1, clock=fake_time.clock)
+    limiter.throttled()
+    fake_time.now += 2.0
+    limiter.acquire(sleep=fake_time.sleep)
+    # 2% of 50/s per second: +2/s after 2 s.
+    assert limiter.rate == pytest.approx(47)
+    fake_time.now += 60
+    limiter.acquire(sleep=fake_time.sleep)
+    assert limiter.rate == 50
+
+
+def test_the_rate_never_falls_below_the_floor(fake_time):
+    limiter = RateLimiter(50, burst=1, clock=fake_time.clock)
+    for _ in range(200):
+        fake_time.now += RateLimiter.THROTTLE_WINDOW
+        limiter.throttled()
+    assert limiter.rate == pytest.approx(50 * RateLimiter.FLOOR)
+
+
+def test_after_a_throttle_acquisitions_are_spaced_at_the_lower_rate(fake_time):
+    limiter = RateLimiter(50, burst=1, clock=fake_time.clock)
+    limiter.acquire(sleep=fake_time.sleep)
+    limiter.throttled()
+    limiter.acquire(sleep=fake_time.sleep)
+    limiter.acquire(sleep=fake_time.sleep)
+    # Spaced at 1/45 s (plus the little recovery meanwhile), not 1/50 s.
+    assert fake_time.now == pytest.approx(2 / 45, rel=0.01)
+
+
+def test_two_clients_sharing_a_limit_settle_below_it():
+    """Two submitters on one account, each allowed 50/s, AWS allowing 50/s in all.
+
+    Every second each client's throttles (if any) lower its rate; the sum must come
+    down to the account's limit instead of both backing off forever.
+    """
+    fake = FakeTime(start=0.0)
+    clients = [RateLimiter(50, burst=1, clock=fake.clock) for _ in range(2)]
+    sums = []
+    for _second in range(120):
+        fake.now += 1.0
+        total = sum(c.rate for c in clients)
+        if total > 50:
+            for c in clients:
+                c.throttled()
+        for c in clients:
+            c.acquire(sleep=lambda _s: None)
+        sums.append(sum(c.rate for c in clients))
+    tail = sums[60:]
+    assert max(tail) <= 52  # over the limit only just, before the next cut
+    assert min(tail) >= 40  # and not starved
+
+
 def test_tracked_starts_without_id_or_error():
     job = tracked()
     assert job.batch_id is None
@@ -189,7 +259,7 @@ class Sender:
         self.entered = threading.Event()
         self._lock = threading.Lock()
 
-    def __call__(self, request: dict, marker: str) -> str:
+    def __call__(self, request: dict, marker: str, pace: object = None) -> str:
         self.entered.set()
         assert self.gate.wait(10)
         with self._lock:
