@@ -223,6 +223,11 @@ class Driver:
             before = tracemalloc.take_snapshot()
         cpu0, wall0 = time.process_time(), time.perf_counter()
         thread0 = time.thread_time()
+        # Submission starts while run_jobs is still handing jobs over: a watcher thread
+        # notes when the first job has its batch id.
+        first_id: list[float] = []
+        watcher = threading.Thread(target=self._watch_first_id, args=(first_id,), daemon=True)
+        watcher.start()
         self._profiled(lambda: self.executor.run_jobs(jobs))
         run_jobs_seconds = time.perf_counter() - wall0
         run_jobs_cpu = time.thread_time() - thread0
@@ -236,13 +241,10 @@ class Driver:
         # advances past answered jobs instead of scanning all N every time.
         deadline = time.monotonic() + SUBMIT_TIMEOUT
         done, progress_at = 0, time.monotonic()
-        first_id_at: float | None = None  # when the first job had its batch id
         while True:
             seen = done
             while done < n and (trackeds[done].batch_id or trackeds[done].error) is not None:
                 done += 1
-            if first_id_at is None and any(t.batch_id for t in trackeds[: done + 32]):
-                first_id_at = time.perf_counter()
             if done >= n:
                 break
             now = time.monotonic()
@@ -257,7 +259,8 @@ class Driver:
         last_id_at = time.perf_counter()
         seconds = last_id_at - wall0
         cpu = time.process_time() - cpu0
-        first_id_at = last_id_at if first_id_at is None else first_id_at
+        watcher.join(timeout=1)
+        first_id_at = first_id[0] if first_id else last_id_at
         ids = [t.batch_id for t in trackeds if t.batch_id is not None]
         submit: dict[str, Any] = {
             "seconds": seconds,
@@ -284,6 +287,16 @@ class Driver:
         submit["calls"] = self._calls()
         self.result["submit"] = submit
         return infos
+
+    def _watch_first_id(self, found: list[float], timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.executor.lock:
+                head = self.executor.active_jobs[:32]
+            if any(info.aux["tracked"].batch_id for info in head):
+                found.append(time.perf_counter())
+                return
+            time.sleep(0.002)
 
     def _status(self, infos: list[Any]) -> list[Any]:
         """Status rounds on the held jobs; returns the jobs still active after them."""
