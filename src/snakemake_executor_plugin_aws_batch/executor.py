@@ -230,8 +230,16 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
     # Cancellation ------------------------------------------------------------------
     def cancel_jobs(self, active_jobs: list[SubmittedJobInfo]) -> None:
         """Terminate every job that was submitted and has not finished, concurrently."""
-        self.submitter.stop(timeout=15)
-        unfinished = [t for t in self._unfinished(active_jobs) if t.batch_id is not None]
+        idle = self.submitter.stop(timeout=15)
+        everything = self._unfinished(active_jobs)
+        if not idle:
+            under_way = [t.name for t in everything if t.batch_id is None and t.error is None]
+            if under_way:
+                self.logger.warning(
+                    "These SubmitJob requests were still under way and may yet create jobs; "
+                    "check the queue for them: " + ", ".join(under_way)
+                )
+        unfinished = [t for t in everything if t.batch_id is not None]
         if not unfinished:
             return
         self.logger.info(f"Terminating {len(unfinished)} AWS Batch job(s)...")
