@@ -137,7 +137,11 @@ class Driver:
         self.config = config
         self.control = control
         self.result: dict[str, Any] = {"n": config.n, "config": asdict(config)}
-        self.profiler: cProfile.Profile | None = cProfile.Profile() if config.profile else None
+        # One profiler per phase: run_jobs (the scheduler thread handing jobs over) and
+        # the status rounds.
+        self.profilers: dict[str, cProfile.Profile] = (
+            {"run_jobs": cProfile.Profile(), "status": cProfile.Profile()} if config.profile else {}
+        )
         self.reported: collections.Counter[str] = collections.Counter()
 
     # -- helpers -----------------------------------------------------------------------
@@ -176,14 +180,15 @@ class Driver:
             self.executor.wait = False
         self.executor.wait_thread.join(timeout=60)
 
-    def _profiled(self, function: Callable[[], Any]) -> Any:
-        if self.profiler is None:
+    def _profiled(self, phase: str, function: Callable[[], Any]) -> Any:
+        profiler = self.profilers.get(phase)
+        if profiler is None:
             return function()
-        self.profiler.enable()
+        profiler.enable()
         try:
             return function()
         finally:
-            self.profiler.disable()
+            profiler.disable()
 
     # -- the phases ----------------------------------------------------------------------
     def run(self) -> bool:
@@ -208,8 +213,11 @@ class Driver:
         self._finish(self._status(infos))
         self._cleanup()
         self.result["rss_peak_kib"] = peak_rss_kib()
-        if self.profiler is not None:
-            self.result["profile"] = profile_table(self.profiler)
+        if self.profilers:
+            self.result["profile"] = profile_table(self.profilers["status"])
+            self.result["run_jobs_profile"] = profile_table(
+                self.profilers["run_jobs"], key="cumtime"
+            )
         with open(self.config.out, "w") as out:
             json.dump(self.result, out, indent=1)
         return True
@@ -228,7 +236,7 @@ class Driver:
         first_id: list[float] = []
         watcher = threading.Thread(target=self._watch_first_id, args=(first_id,), daemon=True)
         watcher.start()
-        self._profiled(lambda: self.executor.run_jobs(jobs))
+        self._profiled("run_jobs", lambda: self.executor.run_jobs(jobs))
         run_jobs_seconds = time.perf_counter() - wall0
         run_jobs_cpu = time.thread_time() - thread0
         with self.executor.lock:
@@ -319,7 +327,7 @@ class Driver:
                 )
             return still
 
-        still: list[Any] = self._profiled(lambda: asyncio.run(run_rounds()))
+        still: list[Any] = self._profiled("status", lambda: asyncio.run(run_rounds()))
         self.result["status"] = {
             "active_jobs": len(infos),
             "expected_describe_calls": math.ceil(len(infos) / 100),

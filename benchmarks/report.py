@@ -392,9 +392,17 @@ def profile_markdown(profile: dict[str, Any], top: int = 12) -> str:
             *table(profile["startup_top"]),
             "",
         ]
+    if profile.get("run_jobs_top"):
+        lines += [
+            "`run_jobs` on Snakemake's scheduler thread, handing all N jobs to the plugin "
+            "(Snakemake's per-job work and the plugin's request building; the sending "
+            "happens in the plugin's threads, which are not profiled), by cumulative time:",
+            "",
+            *table(profile["run_jobs_top"]),
+            "",
+        ]
     lines += [
-        "The thread that called `run_jobs` and ran the status rounds, by own time "
-        "(the submission threads are not profiled):",
+        "The status rounds, by own time:",
         "",
         *table(profile["top"]),
     ]

@@ -143,7 +143,11 @@ def _one_line(trial: dict[str, Any]) -> str:
 
 
 def _strip(trial: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in trial.items() if k not in ("profile", "startup_profile")}
+    return {
+        k: v
+        for k, v in trial.items()
+        if k not in ("profile", "run_jobs_profile", "startup_profile")
+    }
 
 
 def update_readme(markdown: str) -> None:
@@ -213,6 +217,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             profile = {
                 "n": n,
                 "top": profiled["profile"],
+                "run_jobs_top": profiled.get("run_jobs_profile", []),
                 "startup_top": profiled.get("startup_profile", []),
                 "startup_seconds": profiled["startup_seconds"],
             }
