@@ -26,7 +26,7 @@ rule all:
     input:
         "compute.txt", "special.txt", "secret.txt", "licensed.txt", "long.txt",
         "suffix.txt", "uuid.txt", "both.txt", "fair.txt", "alias.txt", "runtime.txt",
-        "fargate.txt", "existing.txt",
+        "fargate.txt",
         expand("results/{{dataset}}.out", dataset=DATASETS)
 
 rule compute_intensive:
@@ -94,11 +94,6 @@ rule on_fargate:
     resources: aws_batch_job_queue="{fargate_queue}", aws_batch_vcpu="0.5", disk_mb=51200
     shell: "touch {{output}}"
 
-rule on_existing_definition:
-    output: "existing.txt"
-    resources: aws_batch_job_definition="{existing}"
-    shell: "touch {{output}}"
-
 def get_retry_strategy(wildcards, attempt):
     if wildcards.dataset == "large":
         return json.dumps({{
@@ -120,17 +115,8 @@ rule process_data:
 @pytest.fixture
 def submitted(workflow: Any) -> dict[str, dict[str, Any]]:
     flow = workflow("")
-    existing = batch_client(flow.local).register_job_definition(
-        jobDefinitionName="user-maintained",
-        type="container",
-        containerProperties={"image": "busybox", "command": ["true"], "vcpus": 1, "memory": 1024},
-    )["jobDefinitionArn"]
     (flow.path / "Snakefile").write_text(
-        SNAKEFILE.format(
-            queue=flow.local.job_queue,
-            fargate_queue=flow.local.fargate_job_queue,
-            existing=existing,
-        )
+        SNAKEFILE.format(queue=flow.local.job_queue, fargate_queue=flow.local.fargate_job_queue)
     )
     # Jobs are held: only what the plugin sends is looked at, then the run is cancelled.
     flow.local.set_knobs(hold_jobs=True)
@@ -147,7 +133,7 @@ def submitted(workflow: Any) -> dict[str, dict[str, Any]]:
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 180
-        while len(sent(flow.local, "SubmitJob")) < 15 and time.monotonic() < deadline:
+        while len(sent(flow.local, "SubmitJob")) < 14 and time.monotonic() < deadline:
             time.sleep(0.5)
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=120)
@@ -156,7 +142,7 @@ def submitted(workflow: Any) -> dict[str, dict[str, Any]]:
             process.kill()
         flow.local.set_knobs(hold_jobs=False)
     requests = sent(flow.local, "SubmitJob")
-    assert len(requests) == 15, output[-4000:]
+    assert len(requests) == 14, output[-4000:]
     by_rule = {}
     for request in requests:
         rule = request["jobName"].removeprefix("snakejob-").split("-")[0]
@@ -166,7 +152,6 @@ def submitted(workflow: Any) -> dict[str, dict[str, Any]]:
     by_rule["_definitions"] = {
         d["jobDefinitionName"]: d for d in sent(flow.local, "RegisterJobDefinition")
     }
-    by_rule["_existing"] = {"arn": existing}
     by_rule["_names"] = {r["jobName"]: r for r in requests}
     return by_rule
 
@@ -235,8 +220,6 @@ def test_every_rule_setting(submitted: dict[str, Any]) -> None:
     assert container["networkConfiguration"] == {"assignPublicIp": "DISABLED"}
     assert definition_of(submitted, fargate)["platformCapabilities"] == ["FARGATE"]
 
-    assert submitted["on_existing_definition"]["jobDefinition"] == submitted["_existing"]["arn"]
-
     strategies = sorted(
         (submitted[k]["retryStrategy"] for k in submitted if k.startswith("process_data")),
         key=lambda s: s["attempts"],
@@ -253,3 +236,47 @@ def test_every_rule_setting(submitted: dict[str, Any]) -> None:
     ]
     for request in submitted["_names"].values():
         assert json.dumps(request).count("AWS_SECRET_ACCESS_KEY") == 0
+
+
+EXISTING_DEFINITION = """
+rule on_existing_definition:
+    output: "existing.txt"
+    resources: aws_batch_job_definition="{existing}"
+    shell: "echo ran > {{output}}"
+"""
+
+
+def existing_definition(flow: Any) -> str:
+    arn = batch_client(flow.local).register_job_definition(
+        jobDefinitionName="user-maintained",
+        type="container",
+        containerProperties={"image": "busybox", "command": ["true"], "vcpus": 1, "memory": 1024},
+    )["jobDefinitionArn"]
+    (flow.path / "Snakefile").write_text(EXISTING_DEFINITION.format(existing=arn))
+    return str(arn)
+
+
+def test_rule_on_an_existing_job_definition_runs_on_it(workflow: Any) -> None:
+    flow = workflow("")
+    arn = existing_definition(flow)
+    result = flow.run()
+    assert result.returncode == 0, result.output[-4000:]
+    [request] = sent(flow.local, "SubmitJob")
+    assert request["jobDefinition"] == arn
+    registered = [d["jobDefinitionName"] for d in sent(flow.local, "RegisterJobDefinition")]
+    assert registered == ["user-maintained"]  # this test's own; the plugin registers none
+    assert flow.read("existing.txt") == "ran\n"
+
+
+def test_global_secrets_with_an_existing_job_definition_are_refused(workflow: Any) -> None:
+    flow = workflow("")
+    existing_definition(flow)
+    result = flow.run(
+        "--aws-batch-execution-role", flow.local.execution_role_arn,
+        "--aws-batch-secrets", '[{"name":"DB_PASSWORD","valueFrom":"global-db"}]',
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "rule 'on_existing_definition', resource aws_batch_job_definition" in result.output
+    assert "--aws-batch-secrets" in result.output
+    assert "Traceback" not in result.output
+    assert sent(flow.local, "SubmitJob") == []
