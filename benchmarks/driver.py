@@ -28,6 +28,7 @@ import io
 import json
 import math
 import pstats
+import re
 import resource
 import sys
 import threading
@@ -36,6 +37,7 @@ import traceback
 import tracemalloc
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from .endpoint import Control, EndpointInfo
@@ -404,11 +406,18 @@ def _dump_threads() -> None:
         traceback.print_stack(frame, file=sys.stderr)
 
 
+REPOSITORY = f"{Path(__file__).resolve().parents[1]}/"
+STANDARD_LIBRARY = re.compile(r".*/lib/python3\.\d+/")
+
+
 def _short(filename: str) -> str:
-    for marker in ("site-packages/", "src/", "lib/python3"):
+    """A profiled function's file, without the part that differs between machines."""
+    for marker in ("site-packages/", "/src/"):
         if marker in filename:
             return filename.split(marker, 1)[1]
-    return filename
+    if filename.startswith(REPOSITORY):
+        return filename.removeprefix(REPOSITORY)
+    return STANDARD_LIBRARY.sub("", filename)
 
 
 def _traced(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot, n: int) -> dict[str, Any]:
