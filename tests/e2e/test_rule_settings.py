@@ -246,19 +246,18 @@ rule on_existing_definition:
 """
 
 
-def existing_definition(flow: Any) -> str:
-    arn = batch_client(flow.local).register_job_definition(
+def existing_definition(local: Any) -> str:
+    answer = batch_client(local).register_job_definition(
         jobDefinitionName="user-maintained",
         type="container",
         containerProperties={"image": "busybox", "command": ["true"], "vcpus": 1, "memory": 1024},
-    )["jobDefinitionArn"]
-    (flow.path / "Snakefile").write_text(EXISTING_DEFINITION.format(existing=arn))
-    return str(arn)
+    )
+    return str(answer["jobDefinitionArn"])
 
 
-def test_rule_on_an_existing_job_definition_runs_on_it(workflow: Any) -> None:
-    flow = workflow("")
-    arn = existing_definition(flow)
+def test_rule_on_an_existing_job_definition_runs_on_it(local: Any, workflow: Any) -> None:
+    arn = existing_definition(local)
+    flow = workflow(EXISTING_DEFINITION.format(existing=arn))
     result = flow.run()
     assert result.returncode == 0, result.output[-4000:]
     [request] = sent(flow.local, "SubmitJob")
@@ -268,9 +267,10 @@ def test_rule_on_an_existing_job_definition_runs_on_it(workflow: Any) -> None:
     assert flow.read("existing.txt") == "ran\n"
 
 
-def test_global_secrets_with_an_existing_job_definition_are_refused(workflow: Any) -> None:
-    flow = workflow("")
-    existing_definition(flow)
+def test_global_secrets_with_an_existing_job_definition_are_refused(
+    local: Any, workflow: Any
+) -> None:
+    flow = workflow(EXISTING_DEFINITION.format(existing=existing_definition(local)))
     result = flow.run(
         "--aws-batch-execution-role", flow.local.execution_role_arn,
         "--aws-batch-secrets", '[{"name":"DB_PASSWORD","valueFrom":"global-db"}]',
