@@ -11,10 +11,13 @@ help:
 	@echo "make test   create the environment, run linters, type checks and all tests"
 	@echo "make bench  run the benchmarks (100, 1,000 and 10,000 jobs)"
 
-$(STAMP): pyproject.toml
+LOCAL := packages/snakemake-aws-batch-local
+
+# The plugin and the local AWS Batch endpoint (a distribution of its own), both from here.
+$(STAMP): pyproject.toml $(LOCAL)/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[local,test]'
+	$(BIN)/python -m pip install -q -e $(LOCAL) -e '.[test]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -26,8 +29,8 @@ $(IAC_STAMP):
 	touch $(IAC_STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks examples
-	$(BIN)/ruff format --check src tests benchmarks examples
+	$(BIN)/ruff check src tests benchmarks examples packages
+	$(BIN)/ruff format --check src tests benchmarks examples packages
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

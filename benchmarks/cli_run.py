@@ -23,7 +23,7 @@ STATUS_PERIOD = 2
 
 def run_cli(n: int, workdir: Path, *, jobs: int) -> dict[str, Any]:
     """Run N jobs with ``--jobs jobs`` on a fresh endpoint; wall time and calls per job."""
-    from snakemake_executor_plugin_aws_batch.local import LocalBatch
+    from snakemake_aws_batch_local import LocalBatch
 
     from .report import CLEANUP_OPERATIONS
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-LOCAL_MODULE = "snakemake_executor_plugin_aws_batch.local"
+LOCAL_MODULE = "snakemake_aws_batch_local"
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 120.0
 

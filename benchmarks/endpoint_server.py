@@ -18,8 +18,8 @@ DEFAULT_POLL_SECONDS = 1.0
 
 
 def main() -> int:
-    from snakemake_executor_plugin_aws_batch.local import __main__ as cli
-    from snakemake_executor_plugin_aws_batch.local import runner
+    from snakemake_aws_batch_local import __main__ as cli
+    from snakemake_aws_batch_local import runner
 
     runner.STEP = float(os.environ.get(POLL_VARIABLE, DEFAULT_POLL_SECONDS))
     return int(cli.main(sys.argv[1:]))

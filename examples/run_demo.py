@@ -18,7 +18,7 @@ from typing import Any
 
 import boto3
 
-from snakemake_executor_plugin_aws_batch.local import LocalBatch
+from snakemake_aws_batch_local import LocalBatch
 
 HERE = Path(__file__).resolve().parent
 WORKFLOW = HERE / "demo"

@@ -16,7 +16,7 @@ import boto3
 import pytest
 import requests
 
-from snakemake_executor_plugin_aws_batch.local import LocalBatch
+from snakemake_aws_batch_local import LocalBatch
 
 # Planted on the submitting side: none of these may reach a job, a definition or a log.
 PLANTED_HOST_SECRET = "PLANTED-HOST-SECRET-7f3a"

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from snakemake.common.tests import TestWorkflowsMinioPlayStorageBase
 
+from snakemake_aws_batch_local import LocalBatch
 from snakemake_executor_plugin_aws_batch import ExecutorSettings
-from snakemake_executor_plugin_aws_batch.local import LocalBatch
 
 pytestmark = pytest.mark.e2e
 

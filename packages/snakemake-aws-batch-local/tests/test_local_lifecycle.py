@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest
 
-from snakemake_executor_plugin_aws_batch.local import LocalBatch
-
-from .conftest import alive, client, definition, describe, log_lines, submit, wait_for
+from local_helpers import alive, client, definition, describe, log_lines, submit, wait_for
+from snakemake_aws_batch_local import LocalBatch
 
 
 def test_stop_kills_running_jobs_and_leaves_nothing() -> None:

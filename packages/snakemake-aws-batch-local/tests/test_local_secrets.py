@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from snakemake_executor_plugin_aws_batch.local import LocalBatch
-
-from .conftest import client, definition, log_lines, submit, unique, wait_for
+from local_helpers import client, definition, log_lines, submit, unique, wait_for
+from snakemake_aws_batch_local import LocalBatch
 
 
 def test_secrets_are_injected_as_environment(batch: Any, local: LocalBatch) -> None:

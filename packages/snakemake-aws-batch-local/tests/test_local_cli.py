@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 import pytest
 
-from .conftest import alive
+from local_helpers import alive
 
 PLANTED = "PLANTED-HOST-SECRET"
 
@@ -21,7 +21,7 @@ PLANTED = "PLANTED-HOST-SECRET"
 def start_cli(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
     environment = {**os.environ, "AWS_SECRET_ACCESS_KEY": PLANTED, "HOST_ONLY_VARIABLE": "x"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "snakemake_executor_plugin_aws_batch.local", *args],
+        [sys.executable, "-m", "snakemake_aws_batch_local", *args],
         stdout=subprocess.PIPE,
         text=True,
         env=environment,
@@ -105,7 +105,7 @@ def test_cli_serves_and_stops_cleanly(tmp_path: Path, sig: signal.Signals) -> No
 
 def test_cli_rejects_bad_knob_values(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "snakemake_executor_plugin_aws_batch.local", "--throttle-rate", "3"],
+        [sys.executable, "-m", "snakemake_aws_batch_local", "--throttle-rate", "3"],
         capture_output=True,
         text=True,
         timeout=60,

@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import Any
 
 from .knobs import KnobBoard
-from .setup import Resources
+from .resources import Resources
 
 START_TIMEOUT_SECONDS = 120.0
 STOP_TIMEOUT_SECONDS = 30.0
@@ -68,7 +68,7 @@ class LocalBatch:
         with tempfile.TemporaryDirectory(prefix="snakemake-local-batch-") as scratch:
             ready = Path(scratch) / "ready.json"
             command = [
-                sys.executable, "-m", "snakemake_executor_plugin_aws_batch.local",
+                sys.executable, "-m", "snakemake_aws_batch_local",
                 "--port", str(self.port), "--region", self.region, "--engine", self.engine,
                 "--ready-file", str(ready), "--exit-with-stdin",
             ]  # fmt: skip

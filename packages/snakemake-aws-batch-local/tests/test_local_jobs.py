@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 
-from snakemake_executor_plugin_aws_batch.local import LocalBatch
-
-from .conftest import alive, client, definition, describe, log_lines, submit, unique, wait_for
+from local_helpers import alive, client, definition, describe, log_lines, submit, unique, wait_for
+from snakemake_aws_batch_local import LocalBatch
 
 
 def test_failed_job_reports_exit_code_reason_and_attempt(batch: Any, local: LocalBatch) -> None:

@@ -12,9 +12,8 @@ from typing import Any
 import botocore.exceptions
 import pytest
 
-from snakemake_executor_plugin_aws_batch.local import KNOB_NAMES, LocalBatch
-
-from .conftest import FINAL, client, definition, describe, submit, unique, wait_for
+from local_helpers import FINAL, client, definition, describe, submit, unique, wait_for
+from snakemake_aws_batch_local import KNOB_NAMES, LocalBatch
 
 NO_RETRY = {"retries": {"total_max_attempts": 1}}
 DROPPED = (botocore.exceptions.ConnectionError, botocore.exceptions.HTTPClientError)

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
+from snakemake_aws_batch_local import LocalBatch
 from snakemake_executor_plugin_aws_batch import aws, submission
 from snakemake_executor_plugin_aws_batch.batch import BatchService
-from snakemake_executor_plugin_aws_batch.local import LocalBatch
 from snakemake_executor_plugin_aws_batch.submission import Submitter, Tracked, new_marker
 
-from .conftest import client, definition
+from ..conftest import client, definition
 
 JOBS = 40
 LIMIT = 10  # SubmitJob calls per second the endpoint accepts

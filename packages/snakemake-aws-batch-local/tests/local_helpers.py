@@ -1,33 +1,16 @@
-"""One local AWS Batch for the whole directory; knobs and counters reset before each test."""
+"""Helpers of the endpoint's tests: clients, job definitions, jobs and their logs."""
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
-import pytest
 
-from snakemake_executor_plugin_aws_batch.local import LocalBatch
+from snakemake_aws_batch_local import LocalBatch
 
 FINAL = ("SUCCEEDED", "FAILED")
-# Tests run with a short status pace; every other knob at its default.
-PACE_SECONDS = 0.05
-
-
-@pytest.fixture(scope="session")
-def local_batch() -> Iterator[LocalBatch]:
-    with LocalBatch(engine="process", status_pace_seconds=PACE_SECONDS) as local:
-        yield local
-
-
-@pytest.fixture
-def local(local_batch: LocalBatch) -> LocalBatch:
-    local_batch.reset_knobs(status_pace_seconds=PACE_SECONDS)
-    local_batch.reset_calls()
-    return local_batch
 
 
 def client(local: LocalBatch, service: str, *, key: str = "local", **config: Any) -> Any:
@@ -42,11 +25,6 @@ def client(local: LocalBatch, service: str, *, key: str = "local", **config: Any
         aws_secret_access_key=key,
         config=Config(**config) if config else None,
     )
-
-
-@pytest.fixture
-def batch(local: LocalBatch) -> Any:
-    return client(local, "batch")
 
 
 def unique(prefix: str) -> str:

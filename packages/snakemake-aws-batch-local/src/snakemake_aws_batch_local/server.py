@@ -13,8 +13,8 @@ from .engines import Engine, ProcessEngine
 from .knobs import KnobBoard
 from .listener import Listener
 from .middleware import Middleware
+from .resources import Resources, create_resources
 from .runtime import Runtime
-from .setup import Resources, create_resources
 
 
 def choose_engine(kind: str) -> Engine:

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from snakemake_executor_plugin_aws_batch.local.docker_engine import DockerExecution
-from snakemake_executor_plugin_aws_batch.local.engines import Launch, exit_code_of
-from snakemake_executor_plugin_aws_batch.local.retry import max_attempts, should_retry
+from snakemake_aws_batch_local.docker_engine import DockerExecution
+from snakemake_aws_batch_local.engines import Launch, exit_code_of
+from snakemake_aws_batch_local.retry import max_attempts, should_retry
 
 
 @pytest.mark.parametrize(

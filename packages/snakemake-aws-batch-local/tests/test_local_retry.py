@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from snakemake_executor_plugin_aws_batch.local import LocalBatch
-
-from .conftest import definition, log_lines, submit, wait_for
+from local_helpers import definition, log_lines, submit, wait_for
+from snakemake_aws_batch_local import LocalBatch
 
 FAIL_UNTIL_THIRD = 'echo attempt $AWS_BATCH_JOB_ATTEMPT; [ "$AWS_BATCH_JOB_ATTEMPT" -ge 3 ]'
 
