@@ -1,4 +1,4 @@
-"""The local AWS Batch endpoint and helpers to run the real ``snakemake`` command line on it."""
+"""Helpers to run the real ``snakemake`` command line on the local AWS Batch endpoint."""
 
 from __future__ import annotations
 
@@ -7,77 +7,37 @@ import signal
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-import requests
 
 from snakemake_aws_batch_local import LocalBatch
+
+from ..conftest import client as aws_client
 
 # Planted on the submitting side: none of these may reach a job, a definition or a log.
 PLANTED_HOST_SECRET = "PLANTED-HOST-SECRET-7f3a"
 PLANTED_STORAGE_SECRET = "PLANTED-STORAGE-SECRET-91c2"
 
 
-@pytest.fixture(scope="session")
-def local_batch() -> Iterator[LocalBatch]:
-    with LocalBatch(status_pace_seconds=0.2) as local:
-        yield local
-
-
 @pytest.fixture
-def local(local_batch: LocalBatch) -> LocalBatch:
-    local_batch.set_knobs(
-        latency_ms=0,
-        submit_rate_limit=None,
-        throttle_rate=0.0,
-        server_error_rate=0.0,
-        ambiguous_rate=0.0,
-        hold_jobs=False,
-        forget_jobs=[],
-        instant_jobs=False,
-        status_pace_seconds=0.2,
-    )
-    requests.post(f"{local_batch.endpoint_url}/_local/reset-calls", timeout=10).raise_for_status()
-    return local_batch
+def status_pace_seconds() -> float:
+    """The end-to-end runs pace the job statuses at 0.2 s each (the other suites: 0.05 s)."""
+    return 0.2
 
 
 def calls(local: LocalBatch) -> dict[str, int]:
-    answer = requests.get(f"{local.endpoint_url}/_local/calls", timeout=10)
-    answer.raise_for_status()
-    return dict(answer.json())
+    return local.calls()
 
 
 def sent(local: LocalBatch, operation: str) -> list[dict[str, Any]]:
-    answer = requests.get(
-        f"{local.endpoint_url}/_local/requests", params={"op": operation}, timeout=10
-    )
-    answer.raise_for_status()
-    return list(answer.json())
+    return local.requests(operation)
 
 
 def batch_client(local: LocalBatch) -> Any:
-    return boto3.client(
-        "batch",
-        endpoint_url=local.endpoint_url,
-        region_name=local.region,
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
-
-
-def aws_client(local: LocalBatch, service: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=local.endpoint_url,
-        region_name=local.region,
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    return aws_client(local, "batch")
 
 
 def jobs_named(local: LocalBatch, prefix: str) -> list[dict[str, Any]]:
@@ -134,29 +94,22 @@ class Workflow:
             *extra,
         ]  # fmt: skip
 
+    def options(self) -> dict[str, Any]:
+        """Where and how the command runs: output and errors together, as text."""
+        return {
+            "cwd": self.path,
+            "env": self.environment(),
+            "stdout": subprocess.PIPE,
+            "stderr": subprocess.STDOUT,
+            "text": True,
+        }
+
     def run(self, *extra: str, timeout: float = 600) -> Run:
-        done = subprocess.run(
-            self.command(*extra),
-            cwd=self.path,
-            env=self.environment(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        done = subprocess.run(self.command(*extra), **self.options(), timeout=timeout, check=False)
         return Run(done.returncode, done.stdout)
 
     def start(self, *extra: str) -> subprocess.Popen[str]:
-        return subprocess.Popen(
-            self.command(*extra),
-            cwd=self.path,
-            env=self.environment(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
+        return subprocess.Popen(self.command(*extra), **self.options(), start_new_session=True)
 
     def read(self, key: str) -> str:
         bucket, _, base = self.prefix.removeprefix("s3://").partition("/")
