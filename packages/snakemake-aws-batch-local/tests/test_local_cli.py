@@ -113,3 +113,16 @@ def test_cli_rejects_bad_knob_values(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "throttle_rate" in done.stderr
+
+
+@pytest.mark.parametrize("value", ["0", "-0.5", "soon"])
+def test_cli_rejects_bad_poll_seconds(value: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "snakemake_aws_batch_local", "--poll-seconds", value],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "poll_seconds must be a positive number" in done.stderr

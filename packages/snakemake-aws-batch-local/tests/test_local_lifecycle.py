@@ -44,6 +44,19 @@ def test_unknown_knob_is_rejected_before_starting() -> None:
         LocalBatch(no_such_knob=True)
 
 
+@pytest.mark.parametrize("value", [0, -1, float("nan"), "1", True])
+def test_bad_poll_seconds_are_rejected_before_starting(value: Any) -> None:
+    with pytest.raises(ValueError, match="poll_seconds must be a positive number"):
+        LocalBatch(poll_seconds=value)
+
+
+def test_poll_seconds_reach_the_server() -> None:
+    with LocalBatch(engine="process", poll_seconds=0.5) as local:
+        assert local.health()["poll_seconds"] == 0.5
+    with LocalBatch(engine="process") as local:
+        assert local.health()["poll_seconds"] == 0.05
+
+
 def test_jobs_run_in_parallel(batch: Any, local: LocalBatch) -> None:
     name = definition(batch, "sleep 1.5")
     started = time.monotonic()

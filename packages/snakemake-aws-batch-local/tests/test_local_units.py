@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from snakemake_aws_batch_local import attempt
+from snakemake_aws_batch_local.attempt import AttemptRun
 from snakemake_aws_batch_local.docker_engine import DockerExecution
 from snakemake_aws_batch_local.engines import Launch, exit_code_of
 from snakemake_aws_batch_local.retry import max_attempts, should_retry
@@ -93,3 +97,35 @@ def test_docker_execution_with_a_fake_client() -> None:
     [run] = client.runs
     assert (run["image"], run["environment"], run["network_mode"]) == ("img:1", {"A": "1"}, "host")
     assert client.container.calls == ["stop 2", "kill", "remove"]
+
+
+class ExitsOnThirdPoll:
+    def __init__(self) -> None:
+        self.polls = 0
+
+    def poll(self) -> int | None:
+        self.polls += 1
+        return 0 if self.polls == 3 else None
+
+
+def test_a_running_attempt_checks_its_command_every_poll_seconds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sleeps: list[float] = []
+    monkeypatch.setattr(
+        attempt, "time", SimpleNamespace(monotonic=time.monotonic, sleep=sleeps.append)
+    )
+    runtime = SimpleNamespace(poll_seconds=0.25, stopping=threading.Event())
+    job = SimpleNamespace(job_id="job", stop=False, _get_attempt_duration=lambda: None)
+    run = AttemptRun(
+        job,
+        SimpleNamespace(runtime=runtime),  # type: ignore[arg-type]
+        number=1,
+        environment={},
+        log=None,  # type: ignore[arg-type]
+        record={},
+        on_done=lambda outcome: None,
+    )
+    outcome = run._watch(ExitsOnThirdPoll())  # type: ignore[arg-type]
+    assert (outcome.exit_code, outcome.success) == (0, True)
+    assert sleeps == [0.25, 0.25]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shlex
 import signal
@@ -11,7 +12,18 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .knobs import KnobBoard
+from .knobs import KNOB_NAMES, KnobBoard
+from .runtime import DEFAULT_POLL_SECONDS, checked_poll_seconds
+
+
+def _poll_seconds(text: str) -> float:
+    value: Any = text
+    with contextlib.suppress(ValueError):
+        value = float(text)
+    try:
+        return checked_poll_seconds(value)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -31,6 +43,13 @@ def _parser() -> argparse.ArgumentParser:
         help="where job commands run: a Docker engine if one answers (auto), or local processes",
     )
     parser.add_argument("--env-file", type=Path, help="also write the export lines to this file")
+    parser.add_argument(
+        "--poll-seconds",
+        type=_poll_seconds,
+        default=DEFAULT_POLL_SECONDS,
+        help="how often a running job's command is checked for its exit, termination and "
+        f"timeout (default: {DEFAULT_POLL_SECONDS}); longer saves CPU with many running jobs",
+    )
     knobs = parser.add_argument_group("knobs (all can be changed later: POST /_local/knobs)")
     knobs.add_argument("--latency-ms", type=float, help="delay added to every API request")
     knobs.add_argument(
@@ -66,18 +85,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def knob_values(args: argparse.Namespace) -> dict[str, Any]:
-    names = (
-        "latency_ms",
-        "submit_rate_limit",
-        "throttle_rate",
-        "throttle_400_rate",
-        "server_error_rate",
-        "ambiguous_rate",
-        "status_pace_seconds",
-        "hold_jobs",
-        "instant_jobs",
-    )
-    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    """The knobs given on the command line."""
+    given = {name: getattr(args, name, None) for name in KNOB_NAMES}
+    return {name: value for name, value in given.items() if value is not None}
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -105,7 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
-    server = LocalServer(args.port, args.region, engine=args.engine, **knobs)
+    server = LocalServer(
+        args.port, args.region, engine=args.engine, poll_seconds=args.poll_seconds, **knobs
+    )
     resources = server.start()
     try:
         exports = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in resources.env().items())

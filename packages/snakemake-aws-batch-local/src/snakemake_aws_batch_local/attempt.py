@@ -17,7 +17,6 @@ from .secrets import resolve_secrets
 
 logger = logging.getLogger(__name__)
 
-STEP = 0.05  # how often a running attempt checks its process, termination and timeout
 STOP_GRACE_SECONDS = 2.0
 TIMEOUT_REASON = "Job attempt duration exceeded timeout"
 EXITED_REASON = "Essential container in task exited"
@@ -187,4 +186,4 @@ class AttemptRun:
             if deadline is not None and time.monotonic() >= deadline:
                 execution.stop(STOP_GRACE_SECONDS)
                 return Outcome(execution.poll(), TIMEOUT_REASON, retryable=False)
-            time.sleep(STEP)
+            time.sleep(self.extras.runtime.poll_seconds)

@@ -17,6 +17,7 @@ from typing import Any
 
 from .knobs import KnobBoard
 from .resources import Resources
+from .runtime import DEFAULT_POLL_SECONDS, checked_poll_seconds
 
 START_TIMEOUT_SECONDS = 120.0
 STOP_TIMEOUT_SECONDS = 30.0
@@ -27,16 +28,24 @@ class LocalBatch:
 
     The server runs in its own process, so moto's global state and the changes the local mode
     makes to moto never touch the calling process; it ends with ``stop()``, or when the calling
-    process exits.
+    process exits. ``poll_seconds`` is how often a running job's command is checked for its
+    exit, termination and timeout.
     """
 
     def __init__(
-        self, port: int = 0, region: str = "us-east-1", *, engine: str = "auto", **knobs: Any
+        self,
+        port: int = 0,
+        region: str = "us-east-1",
+        *,
+        engine: str = "auto",
+        poll_seconds: float = DEFAULT_POLL_SECONDS,
+        **knobs: Any,
     ) -> None:
         KnobBoard().update(knobs)  # reject unknown knobs and bad values early
         self.port = port
         self.region = region
         self.engine = engine
+        self.poll_seconds = checked_poll_seconds(poll_seconds)
         self._knobs = knobs
         self._process: subprocess.Popen[bytes] | None = None
         self._resources: Resources | None = None
@@ -70,6 +79,7 @@ class LocalBatch:
             command = [
                 sys.executable, "-m", "snakemake_aws_batch_local",
                 "--port", str(self.port), "--region", self.region, "--engine", self.engine,
+                "--poll-seconds", repr(self.poll_seconds),
                 "--ready-file", str(ready), "--exit-with-stdin",
             ]  # fmt: skip
             environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}

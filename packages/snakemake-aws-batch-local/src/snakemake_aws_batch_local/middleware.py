@@ -277,6 +277,7 @@ class Middleware:
             return {
                 "ok": True,
                 "engine": self.runtime.engine.name,
+                "poll_seconds": self.runtime.poll_seconds,
                 "active_jobs": self.runtime.scheduler.count(),
                 "running_attempts": len(self.runtime.active()),
                 "threads": threading.active_count(),

@@ -22,14 +22,26 @@ CLIENT_SECRET_ACCESS_KEY = "local"
 # with this key come from inside: the fault knobs leave them alone.
 JOB_ACCESS_KEY_ID = "local-job"
 JOB_SECRET_ACCESS_KEY = "local-job"
+# How often a running attempt checks its command's exit, its termination and its timeout.
+DEFAULT_POLL_SECONDS = 0.05
+
+
+def checked_poll_seconds(value: Any) -> float:
+    """``value`` as a polling step in seconds; ``ValueError`` unless a positive number."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ValueError(f"poll_seconds must be a positive number of seconds, not {value!r}")
+    return float(value)
 
 
 class Runtime:
-    """One server's knobs, endpoint, engine, job scheduler and running attempts."""
+    """One server's knobs, endpoint, engine, polling step, job scheduler and running attempts."""
 
-    def __init__(self, knobs: KnobBoard, engine: Engine) -> None:
+    def __init__(
+        self, knobs: KnobBoard, engine: Engine, *, poll_seconds: float = DEFAULT_POLL_SECONDS
+    ) -> None:
         self.knobs = knobs
         self.engine = engine
+        self.poll_seconds = checked_poll_seconds(poll_seconds)
         self.endpoint_url = ""
         self.region = "us-east-1"
         self.stopping = threading.Event()

@@ -14,7 +14,7 @@ from .knobs import KnobBoard
 from .listener import Listener
 from .middleware import Middleware
 from .resources import Resources, create_resources
-from .runtime import Runtime
+from .runtime import DEFAULT_POLL_SECONDS, Runtime, checked_poll_seconds
 
 
 def choose_engine(kind: str) -> Engine:
@@ -42,9 +42,11 @@ class LocalServer:
         *,
         engine: str = "auto",
         host: str = "127.0.0.1",
+        poll_seconds: float = DEFAULT_POLL_SECONDS,
         **knobs: Any,
     ) -> None:
         self.port = port
+        self.poll_seconds = checked_poll_seconds(poll_seconds)
         self.region = region
         self.host = host
         self.knobs = KnobBoard()
@@ -58,7 +60,9 @@ class LocalServer:
     def start(self) -> Resources:
         patches.install()
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        runtime = Runtime(self.knobs, choose_engine(self._engine_kind))
+        runtime = Runtime(
+            self.knobs, choose_engine(self._engine_kind), poll_seconds=self.poll_seconds
+        )
         runtime.region = self.region
         self.runtime = runtime
         middleware = Middleware(DomainDispatcherApplication(create_backend_app), runtime)
