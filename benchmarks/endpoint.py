@@ -2,10 +2,11 @@
 
 The endpoint runs in a separate process so that its CPU time and memory never show
 up in the measurements of the Snakemake process. Preferred is the project's local
-AWS Batch endpoint (its command line, through :mod:`benchmarks.endpoint_server`),
-which counts calls and has knobs for latency, rate limits and held jobs. When that module
-is not installed, moto's plain server is used instead: jobs then succeed at once,
-there are no knobs, and API calls are only counted on the client side.
+AWS Batch endpoint (its command line, ``python -m snakemake_aws_batch_local``), which
+counts calls and has knobs for latency, rate limits and held jobs; it checks running
+commands every ``BENCH_ENDPOINT_POLL_SECONDS`` (default 1 s, its ``--poll-seconds``). When
+that package is not installed, moto's plain server is used instead: jobs then succeed at
+once, there are no knobs, and API calls are only counted on the client side.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 LOCAL_MODULE = "snakemake_aws_batch_local"
+POLL_VARIABLE = "BENCH_ENDPOINT_POLL_SECONDS"
+DEFAULT_POLL_SECONDS = "1"
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 120.0
 
@@ -158,9 +161,10 @@ class EndpointProcess:
         env_file = self.workdir / "endpoint.env"
         env_file.unlink(missing_ok=True)
         # Jobs never run their command here (instant_jobs): no container engine needed.
+        poll_seconds = os.environ.get(POLL_VARIABLE, DEFAULT_POLL_SECONDS)
         self._spawn(
-            [sys.executable, "-m", "benchmarks.endpoint_server", "--engine", "process",
-             "--port", "0", "--env-file", str(env_file)]
+            [sys.executable, "-m", LOCAL_MODULE, "--engine", "process", "--port", "0",
+             "--env-file", str(env_file), "--poll-seconds", poll_seconds]
         )  # fmt: skip
         deadline = time.monotonic() + START_TIMEOUT
         while not env_file.exists():  # written at once, when the endpoint is ready
