@@ -245,7 +245,7 @@ class Driver:
             infos = list(self.executor.active_jobs)
         if len(infos) != n:
             raise RuntimeError(f"run_jobs left {len(infos)} of {n} jobs active")
-        trackeds = [info.aux["tracked"] for info in infos]
+        records = [info.aux["record"] for info in infos]
         # Polled cheaply, so the poll itself does not compete with the submission threads:
         # jobs get their answers roughly in the order they were queued, so a cursor
         # advances past answered jobs instead of scanning all N every time.
@@ -253,7 +253,7 @@ class Driver:
         done, progress_at = 0, time.monotonic()
         while True:
             seen = done
-            while done < n and (trackeds[done].batch_id or trackeds[done].error) is not None:
+            while done < n and (records[done].batch_id or records[done].error) is not None:
                 done += 1
             if done >= n:
                 break
@@ -271,7 +271,7 @@ class Driver:
         cpu = time.process_time() - cpu0
         watcher.join(timeout=1)
         first_id_at = first_id[0] if first_id else last_id_at
-        ids = [t.batch_id for t in trackeds if t.batch_id is not None]
+        ids = [r.batch_id for r in records if r.batch_id is not None]
         submit: dict[str, Any] = {
             "seconds": seconds,
             "jobs_per_second": n / seconds,
@@ -285,7 +285,7 @@ class Driver:
             "active_jobs": len(infos),
             "with_batch_id": len(ids),
             "unique_batch_ids": len(set(ids)),
-            "errors": [t.error for t in trackeds if t.error is not None][:5],
+            "errors": [r.error for r in records if r.error is not None][:5],
             "definitions_registered": len(self.executor.definitions.registered),
         }
         self.result["rss_after_submit_kib"] = rss_kib()
@@ -303,7 +303,7 @@ class Driver:
         while time.monotonic() < deadline:
             with self.executor.lock:
                 head = self.executor.active_jobs[:32]
-            if any(info.aux["tracked"].batch_id for info in head):
+            if any(info.aux["record"].batch_id for info in head):
                 found.append(time.perf_counter())
                 return
             time.sleep(0.002)
@@ -376,7 +376,7 @@ class Driver:
         self.result["cleanup"] = {
             "shutdown_calls": after_shutdown,
             "cancel_after_finish_calls": self._calls(),
-            "live_after": len(self.executor.live),
+            "live_after": len(self.executor.jobs),
         }
 
 

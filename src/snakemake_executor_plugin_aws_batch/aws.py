@@ -75,6 +75,14 @@ class AmbiguousError(AwsError):
     """The request may have been carried out although no answer arrived."""
 
 
+class BatchError(WorkflowError):
+    """What every public method of the AWS Batch service raises: a message for the user.
+
+    :class:`AwsError` stays inside the service; it is translated into this once,
+    at the service's boundary.
+    """
+
+
 @dataclass(frozen=True, slots=True)
 class Failure:
     kind: str  # "throttled", "server", "connection", "ambiguous" or "client"

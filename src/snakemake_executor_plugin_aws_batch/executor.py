@@ -2,32 +2,28 @@
 
 from __future__ import annotations
 
-import functools
 import signal
 import threading
-from collections.abc import AsyncGenerator, Iterable
+from collections.abc import AsyncGenerator
 from concurrent.futures import ThreadPoolExecutor
-from fractions import Fraction
 
 from snakemake_interface_common.exceptions import WorkflowError
 from snakemake_interface_executor_plugins.executors.base import SubmittedJobInfo
 from snakemake_interface_executor_plugins.executors.remote import RemoteExecutor
 from snakemake_interface_executor_plugins.jobs import JobExecutorInterface
 
-from . import aws, requests, spec
-from .batch import MARKER_VARIABLE, BatchService
+from . import aws, spec
+from .aws import BatchError
 from .definitions import DefinitionRegistry
 from .environment import job_environment
-from .platform import Request, fit, format_vcpu
-from .rules import static_resources
-from .status import Outcome
-from .submission import Submitter, Tracked, new_marker
-from .watcher import Watcher
+from .jobs import JobBook, JobRecord
+from .resources import JOB_RESOURCES
+from .service import BatchService
+from .status import Outcome, Watcher
+from .submission import Submitter
 
 TERMINATE_REASON = "Terminated by Snakemake: the workflow was cancelled."
 CANCEL_WORKERS = 16
-# Resources read from each job: the plugin's own and Snakemake's standard ones.
-JOB_RESOURCES = (*spec.PARSERS, *spec.ALIASES, "mem_mb", "gpu", "runtime", "disk_mb")
 
 
 class Executor(RemoteExecutor):  # type: ignore[misc]
@@ -55,9 +51,7 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
         )
         self.service = BatchService(aws.make_clients(region=settings.region), self.logger)
         self.definitions = DefinitionRegistry(
-            build=requests.job_definition,
-            lookup=self.service.find_definition,
-            register=self.service.register_definition,
+            lookup=self.service.find_definition, register=self.service.register_definition
         )
         self.environment = job_environment(
             self.envvars(),
@@ -66,7 +60,7 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
             logger=self.logger,
         )
         self.submitter = Submitter(
-            send=self.service.submit, resolve=self._definition_arn, rate=settings.submit_rate
+            service=self.service, definitions=self.definitions, rate=settings.submit_rate
         )
         self.watcher = Watcher(
             self.service,
@@ -74,62 +68,28 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
             runnable_warning_after=settings.runnable_warning,
             missing_grace=settings.missing_job_grace,
         )
-        self.live: dict[str, Tracked] = {}  # by marker; every job not yet finished
+        self.jobs = JobBook()
         self.warned: set[str] = set()
         self._sigterm_taken = False
-        self.check_rules()
-
-    # Start-up ----------------------------------------------------------------
-    def check_rules(self) -> None:
-        """Check every value that is not a function of wildcards before anything runs."""
-        self.service.platform(self.config.default_queue)  # the queue exists, once
-        for rule in getattr(self.workflow, "rules", ()):
-            raw = static_resources(rule)
-            values = spec.read_values(rule.name, raw)
-            spec.check_rule(rule.name, values, self.config)
-            if spec.VCPU in values or spec.GPU in values or spec.JOB_QUEUE in values:
-                queue = values.get(spec.JOB_QUEUE, self.config.default_queue)
-                platform = self.service.platform(queue)
-                if spec.VCPU in values or spec.GPU in values:
-                    # Memory and threads may depend on the job; what is known is checked.
-                    request = Request(
-                        vcpu=values.get(spec.VCPU, Fraction(1)),
-                        memory_mib=values.get(spec.MEM_MB, spec.DEFAULT_MEMORY_MIB),
-                        gpu=values.get(spec.GPU, 0),
-                        vcpu_explicit=spec.VCPU in values,
-                        memory_explicit=spec.MEM_MB in values,
-                    )
-                    fit(platform, request, rule.name)
+        spec.check_rules(getattr(self.workflow, "rules", ()), self.config, self.service.platform)
 
     def _storage_variables(self) -> set[str]:
         factory = self.workflow.spawned_job_args_factory
         getter = getattr(factory, "get_storage_provider_envvars", None)
         return set(getter()) if getter is not None else set()
 
-    def _definition_arn(self, definition: spec.DefinitionSpec | str) -> str:
-        if isinstance(definition, str):
-            return definition
-        return self.definitions.arn(definition)
-
     # Submission ----------------------------------------------------------------
     def run_job(self, job: JobExecutorInterface) -> None:
         self._cancel_on_sigterm()
-        rule = job.name
         try:
             job_spec = spec.build(
-                rule=rule,
+                rule=job.name,
                 raw={name: job.resources.get(name) for name in JOB_RESOURCES},
                 threads=job.threads,
                 config=self.config,
                 platform_of=self.service.platform,
             )
-            marker = new_marker()
-            request = requests.submit_job(
-                job_spec,
-                job_definition=self._definition_label(job_spec.definition),
-                command=self.format_job_exec(job),
-                environment={**self.environment, MARKER_VARIABLE: marker},
-            )
+            command = self.format_job_exec(job)
         except WorkflowError as exc:
             self.report_job_error(SubmittedJobInfo(job), msg=str(exc))
             return
@@ -137,27 +97,14 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
             self.logger.debug(note)
         for warning in job_spec.warnings:
             self._warn_once(warning)
-        resources = job_spec.resources
-        summary = f"{format_vcpu(resources.vcpu)} vCPU, {resources.memory_mib} MiB" + (
-            f", {resources.gpu} GPU" if resources.gpu else ""
-        )
-        tracked = Tracked(
-            job_spec.name, rule, job_spec.queue, summary, marker, float(resources.vcpu)
-        )
-        self.live[marker] = tracked
-        self.report_job_submission(SubmittedJobInfo(job, aux={"tracked": tracked}))
+        record = JobRecord(job_spec.name, job_spec.rule, job_spec.queue, job_spec.resources)
+        self.jobs.add(record)
+        self.report_job_submission(SubmittedJobInfo(job, aux={"record": record}))
         self.logger.info(
-            f"Submitting AWS Batch job {job_spec.name} to {job_spec.queue} ({summary})."
+            f"Submitting AWS Batch job {record.name} to {record.queue} "
+            f"({record.resources.describe()})."
         )
-        self.submitter.submit(tracked, request, job_spec.definition)
-
-    @staticmethod
-    @functools.lru_cache(maxsize=256)
-    def _definition_label(definition: spec.DefinitionSpec | str) -> str:
-        """The name a job's request carries until the submitter swaps in the ARN."""
-        if isinstance(definition, str):
-            return definition
-        return str(requests.job_definition(definition)["jobDefinitionName"])
+        self.submitter.submit(record, job_spec, command=command, environment=self.environment)
 
     def _cancel_on_sigterm(self) -> None:
         """Make SIGTERM cancel like Ctrl-C does: terminate the jobs, then stop.
@@ -186,16 +133,18 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
         # Snakemake starts this loop before __post_init__ has run: nothing to check then.
         if not active_jobs:
             return
-        pending = {info.aux["tracked"].marker: info for info in active_jobs}
-        tracked = [info.aux["tracked"] for info in active_jobs]
+        pending = {id(info.aux["record"]): info for info in active_jobs}
+        records = [info.aux["record"] for info in active_jobs]
         try:
-            async for job, verdict in self.watcher.round(tracked, lambda: self.status_rate_limiter):
-                info = pending.pop(job.marker)
-                info.external_jobid = job.batch_id
+            async for record, verdict in self.watcher.round(
+                records, lambda: self.status_rate_limiter
+            ):
+                info = pending.pop(id(record))
+                info.external_jobid = record.batch_id
                 if verdict.outcome is Outcome.RUNNING:
                     yield info
                 else:
-                    self._report(info, job, verdict.outcome, verdict.message)
+                    self._report(info, record, verdict.outcome, verdict.message)
         except Exception as exc:
             # An escaping exception would stop Snakemake's status loop for good. A job
             # whose status could not be read because of a fault in this plugin is
@@ -203,20 +152,16 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
             message = f"Internal error of the aws-batch executor while checking status: {exc!r}\n"
             self.logger.error(message)
             for info in pending.values():
-                self._report(info, info.aux["tracked"], Outcome.FAILED, message)
+                self._report(info, info.aux["record"], Outcome.FAILED, message)
 
     def _report(
-        self, info: SubmittedJobInfo, job: Tracked, result: Outcome, message: str | None
+        self, info: SubmittedJobInfo, record: JobRecord, result: Outcome, message: str | None
     ) -> None:
-        self._finish(job)
+        self.jobs.finish(record)
         if result is Outcome.SUCCEEDED:
             self.report_job_success(info)
         else:
             self.report_job_error(info, msg=message)
-
-    def _finish(self, tracked: Tracked) -> None:
-        tracked.finished = True
-        self.live.pop(tracked.marker, None)
 
     def _warn_once(self, message: str) -> None:
         if message not in self.warned:
@@ -231,15 +176,15 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
     def cancel_jobs(self, active_jobs: list[SubmittedJobInfo]) -> None:
         """Terminate every job that was submitted and has not finished, concurrently."""
         idle = self.submitter.stop(timeout=15)
-        everything = self._unfinished(active_jobs)
+        everything = self.jobs.unfinished()
         if not idle:
-            under_way = [t.name for t in everything if t.batch_id is None and t.error is None]
+            under_way = [r.name for r in everything if r.batch_id is None and r.error is None]
             if under_way:
                 self.logger.warning(
                     "These SubmitJob requests were still under way and may yet create jobs; "
                     "check the queue for them: " + ", ".join(under_way)
                 )
-        unfinished = [t for t in everything if t.batch_id is not None]
+        unfinished = [r for r in everything if r.batch_id is not None]
         if not unfinished:
             return
         self.logger.info(f"Terminating {len(unfinished)} AWS Batch job(s)...")
@@ -248,24 +193,16 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
             max_workers=CANCEL_WORKERS, thread_name_prefix="aws-batch-cancel"
         ) as pool:
             futures = {
-                pool.submit(self.service.terminate, str(t.batch_id), TERMINATE_REASON): t
-                for t in unfinished
+                pool.submit(self.service.terminate, str(r.batch_id), TERMINATE_REASON): r
+                for r in unfinished
             }
-            for future, tracked in futures.items():
+            for future, record in futures.items():
                 try:
                     future.result()
-                except (aws.AwsError, WorkflowError) as exc:
-                    failed.append(f"{tracked.name} ({tracked.batch_id}): {exc}")
+                except BatchError as exc:
+                    failed.append(f"{record.name} ({record.batch_id}): {exc}")
         if failed:
             self.logger.error(
                 "These AWS Batch jobs could not be terminated; stop them in the AWS console or "
                 "with 'aws batch terminate-job':\n  " + "\n  ".join(failed)
             )
-
-    def _unfinished(self, active_jobs: Iterable[SubmittedJobInfo]) -> list[Tracked]:
-        seen: dict[str, Tracked] = dict(self.live)
-        for info in active_jobs:
-            tracked = (info.aux or {}).get("tracked")
-            if isinstance(tracked, Tracked) and not tracked.finished:
-                seen[tracked.marker] = tracked
-        return list(seen.values())

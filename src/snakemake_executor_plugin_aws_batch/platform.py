@@ -51,6 +51,11 @@ class Resources:
     memory_mib: int
     gpu: int
 
+    def describe(self) -> str:
+        """For messages: ``"4 vCPU, 8192 MiB"``, and the GPUs when there are any."""
+        text = f"{format_vcpu(self.vcpu)} vCPU, {self.memory_mib} MiB"
+        return f"{text}, {self.gpu} GPU" if self.gpu else text
+
     def requirements(self) -> list[dict[str, str]]:
         """``containerOverrides.resourceRequirements``."""
         items = [

@@ -6,7 +6,7 @@ passed in as a function.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -15,82 +15,29 @@ from snakemake_interface_common.exceptions import WorkflowError
 
 from . import names, validation
 from .platform import Platform, Request, Resources, ephemeral_storage_gib, fit
+from .resources import (
+    CONSUMABLE_RESOURCES,
+    CONTAINER_IMAGE,
+    GPU,
+    JOB_DEFINITION,
+    JOB_NAME_SUFFIX,
+    JOB_QUEUE,
+    JOB_UUID,
+    MEM_MB,
+    RETRY_STRATEGY,
+    SCHEDULING_PRIORITY,
+    SECRETS,
+    SHARE_IDENTIFIER,
+    TAGS,
+    TIMEOUT,
+    VCPU,
+    read_values,
+    static_values,
+)
 from .validation import Origin, invalid
-
-# The per-rule resources of the user guide, and the names of the earlier plugin
-# that are accepted as aliases.
-VCPU = "aws_batch_vcpu"
-MEM_MB = "aws_batch_mem_mb"
-GPU = "aws_batch_gpu"
-JOB_QUEUE = "aws_batch_job_queue"
-SECRETS = "aws_batch_secrets"
-CONTAINER_IMAGE = "aws_batch_container_image"
-CONSUMABLE_RESOURCES = "aws_batch_consumable_resources"
-TIMEOUT = "aws_batch_timeout"
-JOB_NAME_SUFFIX = "aws_batch_job_name_suffix"
-JOB_UUID = "aws_batch_job_uuid"
-RETRY_STRATEGY = "aws_batch_retry_strategy"
-SCHEDULING_PRIORITY = "aws_batch_scheduling_priority"
-SHARE_IDENTIFIER = "aws_batch_share_identifier"
-TAGS = "aws_batch_tags"
-JOB_DEFINITION = "aws_batch_job_definition"
-ALIASES = {"batch_queue": JOB_QUEUE, "aws_batch_task_timeout": TIMEOUT}
 
 DEFAULT_VCPU = 1
 DEFAULT_MEMORY_MIB = 1024
-
-
-def _vcpu(origin: Origin, value: object) -> Fraction:
-    try:
-        vcpu = Fraction(str(value).strip()) if isinstance(value, (int, str)) else None
-    except (ValueError, ZeroDivisionError):
-        vcpu = None
-    if vcpu is None or isinstance(value, bool) or vcpu <= 0:
-        raise invalid(
-            origin,
-            value,
-            "Expected a positive number of vCPUs, e.g. 4 (or '0.25', '0.5' on Fargate).",
-        )
-    return vcpu
-
-
-def _queue(origin: Origin, value: object) -> str:
-    return validation.non_empty_string(origin, value, "a job queue name or ARN")
-
-
-def _image(origin: Origin, value: object) -> str:
-    return validation.non_empty_string(origin, value, "a container image, e.g. 'my-image:tag'")
-
-
-def _job_definition(origin: Origin, value: object) -> str:
-    return validation.non_empty_string(origin, value, "a job definition name, name:revision or ARN")
-
-
-def _name_part(origin: Origin, value: object) -> str:
-    if isinstance(value, bool) or not isinstance(value, (str, int)) or not str(value).strip():
-        raise invalid(origin, value, "Expected a non-empty string of letters, digits, '-' and '_'.")
-    return str(value).strip()
-
-
-# How each resource is checked and converted. Used for every job, and at start-up
-# for every value that is not a function of wildcards.
-PARSERS: dict[str, Callable[[Origin, object], Any]] = {
-    VCPU: _vcpu,
-    MEM_MB: lambda o, v: validation.integer(o, v, minimum=1),
-    GPU: lambda o, v: validation.integer(o, v, minimum=0),
-    JOB_QUEUE: _queue,
-    SECRETS: validation.secrets,
-    CONTAINER_IMAGE: _image,
-    CONSUMABLE_RESOURCES: validation.consumable_resources,
-    TIMEOUT: validation.timeout_seconds,
-    JOB_NAME_SUFFIX: _name_part,
-    JOB_UUID: _name_part,
-    RETRY_STRATEGY: validation.retry_strategy,
-    SCHEDULING_PRIORITY: validation.scheduling_priority,
-    SHARE_IDENTIFIER: validation.share_identifier,
-    TAGS: validation.tags,
-    JOB_DEFINITION: _job_definition,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,21 +90,6 @@ class JobSpec:
     warnings: tuple[str, ...] = ()
 
 
-def read_values(rule: str, raw: Mapping[str, object]) -> dict[str, Any]:
-    """Check and convert the plugin's resources among ``raw``; aliases resolved.
-
-    ``raw`` holds values only (functions already evaluated, or left out).
-    """
-    values: dict[str, Any] = {}
-    for alias, name in ALIASES.items():
-        if raw.get(alias) is not None and raw.get(name) is None:
-            values[name] = PARSERS[name](Origin(alias, rule), raw[alias])
-    for name, parse in PARSERS.items():
-        if raw.get(name) is not None:
-            values[name] = parse(Origin(name, rule), raw[name])
-    return values
-
-
 def merged_secrets(config: GlobalConfig, values: Mapping[str, Any]) -> dict[str, str]:
     """Global secrets, then the rule's: on the same name the rule's value wins."""
     return {**config.secrets, **values.get(SECRETS, {})}
@@ -171,12 +103,7 @@ def check_rule(rule: str, values: Mapping[str, Any], config: GlobalConfig) -> No
             SECRETS if SECRETS in values else "--aws-batch-secrets",
             rule if SECRETS in values else None,
         )
-        raise invalid(
-            origin,
-            sorted(secrets),
-            "Secrets are fetched by the execution role: set --aws-batch-execution-role "
-            "(or SNAKEMAKE_AWS_BATCH_EXECUTION_ROLE) to a role that may read them.",
-        )
+        raise _secrets_need_execution_role(origin, sorted(secrets))
     if config.secrets and JOB_DEFINITION in values:
         raise invalid(
             Origin(JOB_DEFINITION, rule),
@@ -197,6 +124,48 @@ def check_rule(rule: str, values: Mapping[str, Any], config: GlobalConfig) -> No
                 )
 
 
+def _secrets_need_execution_role(origin: Origin, value: object) -> WorkflowError:
+    return invalid(
+        origin,
+        value,
+        "Secrets are fetched by the execution role: set --aws-batch-execution-role "
+        "(or SNAKEMAKE_AWS_BATCH_EXECUTION_ROLE) to a role that may read them.",
+    )
+
+
+def check_rules(
+    rules: Iterable[Any], config: GlobalConfig, platform_of: Callable[[str], Platform]
+) -> None:
+    """The start-up check: every value that is not a function of wildcards, before any job.
+
+    ``rules`` are Snakemake's rules (a ``name`` and ``resources`` each).
+    """
+    platform_of(config.default_queue)  # the queue exists, once
+    for rule in rules:
+        raw = static_values(rule)
+        values = read_values(rule.name, raw)
+        check_rule(rule.name, values, config)
+        if VCPU in values or GPU in values or JOB_QUEUE in values:
+            platform = platform_of(values.get(JOB_QUEUE, config.default_queue))
+            if VCPU in values or GPU in values:
+                # Memory and threads may depend on the job; what is known is checked.
+                fit(platform, _request(rule.name, values, raw, threads=DEFAULT_VCPU), rule.name)
+
+
+def _request(
+    rule: str, values: Mapping[str, Any], raw: Mapping[str, object], threads: int
+) -> Request:
+    """The job's resource request: the plugin's resources, else Snakemake's, else defaults."""
+    return Request(
+        vcpu=values.get(VCPU, Fraction(max(int(threads or DEFAULT_VCPU), 1))),
+        memory_mib=values.get(MEM_MB, _standard_memory(raw)),
+        gpu=values.get(GPU, _standard_gpu(rule, raw)),
+        vcpu_explicit=VCPU in values,
+        memory_explicit=MEM_MB in values,
+        gpu_explicit=GPU in values,
+    )
+
+
 def build(
     *,
     rule: str,
@@ -210,15 +179,7 @@ def build(
     check_rule(rule, values, config)
     queue = values.get(JOB_QUEUE, config.default_queue)
     platform = platform_of(queue)
-    request = Request(
-        vcpu=values.get(VCPU, Fraction(max(int(threads or DEFAULT_VCPU), 1))),
-        memory_mib=values.get(MEM_MB, _standard_memory(raw)),
-        gpu=values.get(GPU, _standard_gpu(rule, raw)),
-        vcpu_explicit=VCPU in values,
-        memory_explicit=MEM_MB in values,
-        gpu_explicit=GPU in values,
-    )
-    fitted = fit(platform, request, rule)
+    fitted = fit(platform, _request(rule, values, raw, threads), rule)
     existing = values.get(JOB_DEFINITION, config.job_definition)
     definition: DefinitionSpec | str
     if existing is not None:
@@ -320,12 +281,7 @@ def global_config(
         "a job queue name or ARN (SNAKEMAKE_AWS_BATCH_JOB_QUEUE)",
     )
     if secrets and not execution_role:
-        raise invalid(
-            Origin("--aws-batch-secrets"),
-            secrets,
-            "Secrets are fetched by the execution role: set --aws-batch-execution-role "
-            "(or SNAKEMAKE_AWS_BATCH_EXECUTION_ROLE) to a role that may read them.",
-        )
+        raise _secrets_need_execution_role(Origin("--aws-batch-secrets"), secrets)
     if secrets and job_definition:
         raise invalid(
             Origin("--aws-batch-secrets"),

@@ -1,17 +1,26 @@
-"""What an AWS Batch job description means for Snakemake. Pure functions."""
+"""Job status: what an AWS Batch job description means for Snakemake, then the round.
+
+The pure interpretation comes first (outcome, log location, failure messages);
+:class:`Watcher` then runs one status round over the executor's job records.
+"""
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
+
+from .aws import BatchError, Logger
+from .jobs import JobRecord
+from .queues import QueueFacts
 
 T = TypeVar("T")
 
 DESCRIBE_JOBS_MAX_IDS = 100
 DEFAULT_LOG_GROUP = "/aws/batch/job"
-ACTIVE_STATES = frozenset({"SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING"})
 
 
 class Outcome(enum.Enum):
@@ -159,3 +168,124 @@ def runnable_warning(
             "exhausted consumable resources, or EC2/Spot capacity not available."
         )
     return " ".join(lines)
+
+
+# --- The status round ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    outcome: Outcome
+    message: str | None = None
+
+
+RUNNING = Verdict(Outcome.RUNNING)
+SUCCEEDED = Verdict(Outcome.SUCCEEDED)
+
+
+class StatusService(Protocol):
+    """What a status round asks of the AWS Batch service."""
+
+    def describe(self, job_ids: Sequence[str]) -> list[dict[str, Any]]: ...
+
+    def log_tail(self, location: LogLocation) -> list[str]: ...
+
+    def queue(self, queue: str) -> QueueFacts: ...
+
+
+class Watcher:
+    """Turns DescribeJobs answers into verdicts, ``ceil(n / 100)`` calls per round."""
+
+    def __init__(
+        self,
+        service: StatusService,
+        logger: Logger,
+        *,
+        runnable_warning_after: float,
+        missing_grace: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._service = service
+        self._logger = logger
+        self._runnable_after = runnable_warning_after
+        self._missing_grace = missing_grace
+        self._clock = clock
+
+    async def round(
+        self,
+        jobs: Sequence[JobRecord],
+        limiter: Callable[[], AbstractAsyncContextManager[Any]],
+    ) -> AsyncIterator[tuple[JobRecord, Verdict]]:
+        """Yield a verdict for every job; each DescribeJobs call runs under ``limiter()``."""
+        waiting = []
+        by_id: dict[str, JobRecord] = {}
+        for record in jobs:
+            if record.error is not None:
+                yield record, Verdict(Outcome.FAILED, record.error + "\n")
+            elif record.batch_id is None:
+                waiting.append(record)  # still being submitted
+            else:
+                by_id[record.batch_id] = record
+        for record in waiting:
+            yield record, RUNNING
+        for chunk in chunks(list(by_id)):
+            async with limiter():
+                try:
+                    described = {job["jobId"]: job for job in self._service.describe(chunk)}
+                except BatchError:
+                    described = None  # AWS is in trouble: keep every job, ask again next round
+            for batch_id in chunk:
+                record = by_id[batch_id]
+                if described is None:
+                    yield record, RUNNING
+                else:
+                    yield record, self._verdict(record, described.get(batch_id))
+
+    def _verdict(self, record: JobRecord, job: Mapping[str, Any] | None) -> Verdict:
+        now = self._clock()
+        if job is None:
+            return self._missing(record, now)
+        record.missing_since = None
+        result = outcome(job)
+        if result is Outcome.RUNNING:
+            self._watch_runnable(record, job, now)
+            return RUNNING
+        if result is Outcome.SUCCEEDED:
+            return SUCCEEDED
+        location = log_location(job)
+        lines = self._service.log_tail(location) if location else []
+        return Verdict(Outcome.FAILED, failure_message(job, lines, location))
+
+    def _missing(self, record: JobRecord, now: float) -> Verdict:
+        if record.missing_since is None:
+            record.missing_since = now
+        waited = now - record.missing_since
+        if waited < self._missing_grace:
+            return RUNNING
+        return Verdict(
+            Outcome.FAILED,
+            f"AWS Batch no longer knows job {record.batch_id} ({record.name}): DescribeJobs has "
+            f"not returned it for {int(waited)} s. It may have been deleted or have expired; its "
+            "outcome is unknown, so Snakemake treats it as failed.\n",
+        )
+
+    def _watch_runnable(self, record: JobRecord, job: Mapping[str, Any], now: float) -> None:
+        if job.get("status") != "RUNNABLE":
+            record.runnable_since = None
+            return
+        if record.runnable_since is None:
+            record.runnable_since = now
+        waited = now - record.runnable_since
+        if not record.runnable_warned and waited >= self._runnable_after:
+            record.runnable_warned = True
+            try:
+                causes = self._service.queue(record.queue).likely_causes(
+                    float(record.resources.vcpu)
+                )
+            except BatchError:
+                causes = []
+            self._logger.warning(
+                runnable_warning(
+                    job, waited, f"{record.resources.describe()} on {record.queue}", causes
+                )
+            )

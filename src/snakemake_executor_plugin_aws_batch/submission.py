@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Protocol
 
 from snakemake_interface_common.exceptions import WorkflowError
 
-from .aws import AwsError
+from . import payloads
+from .jobs import JobRecord
+from .service import Pace
+from .spec import DefinitionSpec, JobSpec
 
-D = TypeVar("D")
 PACING_MARGIN = 0.95
+NOT_SUBMITTED = "Not submitted: the workflow was cancelled."
 
 
 class RateLimiter:
@@ -81,45 +82,28 @@ class RateLimiter:
             self._rate = max(self._ceiling * self.FLOOR, self._rate * self.THROTTLE_FACTOR)
 
 
-@dataclass(slots=True)
-class Tracked:
-    """What the executor keeps per job: small, because there may be thousands."""
+class Service(Protocol):
+    """What the submitter asks of the AWS Batch service."""
 
-    name: str
-    rule: str
-    queue: str
-    request: str  # e.g. "4 vCPU, 8192 MiB" for messages
-    marker: str
-    vcpu: float = 1.0
-    batch_id: str | None = None
-    error: str | None = None
-    finished: bool = False
-    runnable_since: float | None = None
-    runnable_warned: bool = False
-    missing_since: float | None = None
+    def submit(self, request: Mapping[str, Any], *, rule: str, pace: Pace | None = None) -> str: ...
 
 
-def new_marker() -> str:
-    return uuid.uuid4().hex
+class Definitions(Protocol):
+    def arn(self, definition: DefinitionSpec | str) -> str: ...
 
 
-class Submitter(Generic[D]):
+class Submitter:
     """Sends SubmitJob requests from a small thread pool, paced by a :class:`RateLimiter`.
 
-    Results are written into the job's :class:`Tracked` record, which the status
-    loop reads: a submission is never lost, whatever happens to the request.
+    Results are written into the job's :class:`JobRecord`, which the status loop
+    reads: a submission is never lost, whatever happens to the request.
     """
 
     def __init__(
-        self,
-        *,
-        send: Callable[[dict[str, Any], str, RateLimiter], str],
-        resolve: Callable[[D], str],
-        rate: float,
-        workers: int = 16,
+        self, *, service: Service, definitions: Definitions, rate: float, workers: int = 16
     ) -> None:
-        self._send = send
-        self._resolve = resolve
+        self._service = service
+        self._definitions = definitions
         # Evenly spaced, a little under the limit: AWS counts calls per second, and a
         # burst or a small clock skew would otherwise be answered with 429s and back-off.
         self._limiter = RateLimiter(rate * PACING_MARGIN, burst=1)
@@ -133,27 +117,36 @@ class Submitter(Generic[D]):
         """SubmitJob calls per second in force now (lower for a while after throttles)."""
         return self._limiter.rate
 
-    def submit(self, tracked: Tracked, request: dict[str, Any], definition: D) -> None:
-        """Queue a request; its ``jobDefinition`` becomes ``resolve(definition)``."""
+    def submit(
+        self, record: JobRecord, job: JobSpec, *, command: str, environment: Mapping[str, str]
+    ) -> None:
+        """Queue one job's submission; its outcome is written into ``record``."""
         if self._stopping.is_set():
-            tracked.error = "Not submitted: the workflow was cancelled."
+            record.error = NOT_SUBMITTED
             return
         with self._idle:
             self._in_flight += 1
-        self._pool.submit(self._run, tracked, request, definition)
+        self._pool.submit(self._run, record, job, command, environment)
 
-    def _run(self, tracked: Tracked, request: dict[str, Any], definition: D) -> None:
+    def _run(
+        self, record: JobRecord, job: JobSpec, command: str, environment: Mapping[str, str]
+    ) -> None:
         try:
             if self._stopping.is_set():
-                tracked.error = "Not submitted: the workflow was cancelled."
+                record.error = NOT_SUBMITTED
                 return
-            request["jobDefinition"] = self._resolve(definition)
+            request = payloads.submit_job(
+                job,
+                job_definition=self._definitions.arn(job.definition),
+                command=command,
+                environment=environment,
+            )
             self._limiter.acquire()
-            tracked.batch_id = self._send(request, tracked.marker, self._limiter)
-        except (WorkflowError, AwsError) as exc:
-            tracked.error = str(exc)
+            record.batch_id = self._service.submit(request, rule=job.rule, pace=self._limiter)
+        except WorkflowError as exc:  # BatchError among them
+            record.error = str(exc)
         except Exception as exc:  # a bug must fail the job, not lose it
-            tracked.error = f"Submission failed unexpectedly: {type(exc).__name__}: {exc}"
+            record.error = f"Submission failed unexpectedly: {type(exc).__name__}: {exc}"
         finally:
             with self._idle:
                 self._in_flight -= 1

@@ -1,25 +1,27 @@
-"""BatchService, DefinitionRegistry and Watcher against moto's server over HTTP."""
+"""BatchService, DefinitionRegistry, Submitter and Watcher against moto's server over HTTP."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import re
 import threading
 from fractions import Fraction
 from typing import Any
 
 import boto3
 import pytest
-from snakemake_interface_common.exceptions import WorkflowError
 
-from snakemake_executor_plugin_aws_batch import requests as batch_requests
-from snakemake_executor_plugin_aws_batch.batch import MARKER_VARIABLE, BatchService
+from snakemake_executor_plugin_aws_batch import payloads
+from snakemake_executor_plugin_aws_batch.aws import BatchError
 from snakemake_executor_plugin_aws_batch.definitions import DefinitionRegistry
+from snakemake_executor_plugin_aws_batch.jobs import JobRecord
 from snakemake_executor_plugin_aws_batch.platform import Platform, Resources
+from snakemake_executor_plugin_aws_batch.service import MARKER_VARIABLE, BatchService
 from snakemake_executor_plugin_aws_batch.spec import DefinitionSpec, JobSpec
-from snakemake_executor_plugin_aws_batch.status import Outcome
-from snakemake_executor_plugin_aws_batch.submission import Submitter, Tracked, new_marker
-from snakemake_executor_plugin_aws_batch.watcher import Watcher
+from snakemake_executor_plugin_aws_batch.status import Outcome, Watcher
+from snakemake_executor_plugin_aws_batch.submission import Submitter
 
 from .conftest import REGION, Calls, Logger, make_queue
 
@@ -60,31 +62,30 @@ def job_spec(queue: str, name: str, **overrides: Any) -> JobSpec:
 
 
 def registry_for(service: BatchService) -> DefinitionRegistry:
-    return DefinitionRegistry(
-        build=batch_requests.job_definition,
-        lookup=service.find_definition,
-        register=service.register_definition,
-    )
+    return DefinitionRegistry(lookup=service.find_definition, register=service.register_definition)
+
+
+def record(name: str, queue: str = "q", **fields: Any) -> JobRecord:
+    return JobRecord(name, "r", queue, Resources(Fraction(1), 1024, 0), **fields)
 
 
 def submit_one(
     service: BatchService, registry: DefinitionRegistry, queue: str, name: str
-) -> Tracked:
+) -> JobRecord:
     spec = job_spec(queue, name)
-    marker = new_marker()
-    request = batch_requests.submit_job(
+    request = payloads.submit_job(
         spec,
-        job_definition=registry.arn(spec.definition),  # type: ignore[arg-type]
+        job_definition=registry.arn(spec.definition),
         command="echo hi",
-        environment={"A": "1", MARKER_VARIABLE: marker},
+        environment={"A": "1"},
     )
-    tracked = Tracked(name, "r", queue, "2 vCPU, 2048 MiB", marker)
-    tracked.batch_id = service.submit(request, marker)
-    return tracked
+    submitted = record(name, queue)
+    submitted.batch_id = service.submit(request, rule="r")
+    return submitted
 
 
-def run_round(watcher: Watcher, jobs: list[Tracked]) -> list[tuple[Tracked, Any]]:
-    async def collect() -> list[tuple[Tracked, Any]]:
+def run_round(watcher: Watcher, jobs: list[JobRecord]) -> list[tuple[JobRecord, Any]]:
+    async def collect() -> list[tuple[JobRecord, Any]]:
         return [item async for item in watcher.round(jobs, contextlib.nullcontext)]  # type: ignore[arg-type]
 
     return asyncio.run(collect())
@@ -106,7 +107,7 @@ class TestPlatform:
     def test_unknown_queue_is_a_clear_error(
         self, endpoint: str, clients: Any, logger: Logger
     ) -> None:
-        with pytest.raises(WorkflowError, match="'nope' does not exist"):
+        with pytest.raises(BatchError, match="'nope' does not exist"):
             BatchService(clients, logger).platform("nope")
 
 
@@ -151,14 +152,52 @@ class TestSubmitAndWatch:
     ) -> None:
         queue = make_queue(endpoint)
         service = BatchService(clients, logger)
-        tracked = submit_one(service, registry_for(service), queue, "snakejob-r-1")
+        submitted = submit_one(service, registry_for(service), queue, "snakejob-r-1")
         assert calls["SubmitJob"] == 1
-        [job] = boto3.client("batch", region_name=REGION).describe_jobs(jobs=[tracked.batch_id])[
-            "jobs"
-        ]
+        [job] = boto3.client("batch", region_name=REGION).describe_jobs(
+            jobs=[str(submitted.batch_id)]
+        )["jobs"]
         assert job["jobName"] == "snakejob-r-1"
-        assert {"name": MARKER_VARIABLE, "value": tracked.marker} in job["container"]["environment"]
+        environment = {e["name"]: e["value"] for e in job["container"]["environment"]}
+        assert environment["A"] == "1"
+        assert re.fullmatch(r"[0-9a-f]{32}", environment[MARKER_VARIABLE])
         assert job["container"]["command"] == ["/bin/sh", "-c", "echo hi"]
+
+    def test_every_submission_gets_its_own_marker(
+        self, endpoint: str, clients: Any, logger: Logger
+    ) -> None:
+        queue = make_queue(endpoint)
+        service = BatchService(clients, logger)
+        registry = registry_for(service)
+        ids = [str(submit_one(service, registry, queue, "snakejob-r-same").batch_id) for _ in "ab"]
+        described = boto3.client("batch", region_name=REGION).describe_jobs(jobs=ids)["jobs"]
+        markers = {
+            e["value"]
+            for job in described
+            for e in job["container"]["environment"]
+            if e["name"] == MARKER_VARIABLE
+        }
+        assert len(markers) == 2
+
+    def test_a_request_too_large_once_marked_is_refused_unsent(
+        self, endpoint: str, clients: Any, calls: Calls, logger: Logger
+    ) -> None:
+        queue = make_queue(endpoint)
+        service = BatchService(clients, logger)
+        request = payloads.submit_job(
+            job_spec(queue, "snakejob-r-big"),
+            job_definition=registry_for(service).arn(definition()),
+            command="true",
+            environment={"PAD": ""},
+        )
+        size = len(json.dumps(request["containerOverrides"], separators=(",", ":")))
+        padding = payloads.MAX_CONTAINER_OVERRIDES - size
+        request["containerOverrides"]["environment"][0]["value"] = "x" * padding
+        payloads.check_size("r", request)  # fits without the marker
+        calls.clear()
+        with pytest.raises(BatchError, match=r"Rule 'r'.*containerOverrides"):
+            service.submit(request, rule="r")
+        assert calls["SubmitJob"] == 0
 
     def test_round_uses_one_describe_per_hundred_jobs(
         self, endpoint: str, clients: Any, calls: Calls, logger: Logger
@@ -180,11 +219,11 @@ class TestSubmitAndWatch:
         monkeypatch.setenv("MOTO_SIMPLE_BATCH_FAIL_AFTER", "0")
         queue = make_queue(endpoint)
         service = BatchService(clients, logger)
-        tracked = submit_one(service, registry_for(service), queue, "snakejob-r-fail")
+        failed = submit_one(service, registry_for(service), queue, "snakejob-r-fail")
         watcher = Watcher(service, logger, runnable_warning_after=900, missing_grace=120)
-        [(_, verdict)] = run_round(watcher, [tracked])
+        [(_, verdict)] = run_round(watcher, [failed])
         assert verdict.outcome is Outcome.FAILED
-        assert tracked.batch_id in verdict.message
+        assert str(failed.batch_id) in verdict.message
         assert "snakejob-r-fail" in verdict.message
 
     def test_vanished_job_fails_after_grace(
@@ -195,9 +234,7 @@ class TestSubmitAndWatch:
         watcher = Watcher(
             service, logger, runnable_warning_after=900, missing_grace=60, clock=lambda: now[0]
         )
-        ghost = Tracked(
-            "snakejob-r-ghost", "r", "q", "1 vCPU", new_marker(), batch_id="0000-unknown"
-        )
+        ghost = record("snakejob-r-ghost", batch_id="0000-unknown")
         [(_, first)] = run_round(watcher, [ghost])
         assert first.outcome is Outcome.RUNNING
         now[0] += 59
@@ -214,8 +251,8 @@ class TestSubmitAndWatch:
         watcher = Watcher(
             BatchService(clients, logger), logger, runnable_warning_after=900, missing_grace=60
         )
-        waiting = Tracked("snakejob-r-w", "r", "q", "1 vCPU", new_marker())
-        broken = Tracked("snakejob-r-b", "r", "q", "1 vCPU", new_marker(), error="refused")
+        waiting = record("snakejob-r-w")
+        broken = record("snakejob-r-b", error="refused")
         verdicts = {t.name: v for t, v in run_round(watcher, [waiting, broken])}
         assert verdicts["snakejob-r-w"].outcome is Outcome.RUNNING
         assert verdicts["snakejob-r-b"].outcome is Outcome.FAILED
@@ -225,19 +262,12 @@ class TestSubmitAndWatch:
         queue = make_queue(endpoint)
         service = BatchService(clients, logger)
         registry = registry_for(service)
-        submitter: Submitter[DefinitionSpec] = Submitter(
-            send=service.submit, resolve=registry.arn, rate=200
-        )
-        good = Tracked("snakejob-r-good", "r", queue, "", new_marker())
-        bad = Tracked("snakejob-r-bad", "r", "missing-queue", "", new_marker())
-        for tracked in (good, bad):
-            request = batch_requests.submit_job(
-                job_spec(tracked.queue, tracked.name),
-                job_definition="",
-                command="true",
-                environment={},
-            )
-            submitter.submit(tracked, request, definition())
+        submitter = Submitter(service=service, definitions=registry, rate=200)
+        good = record("snakejob-r-good", queue)
+        bad = record("snakejob-r-bad", "missing-queue")
+        for submitted in (good, bad):
+            spec = job_spec(submitted.queue, submitted.name)
+            submitter.submit(submitted, spec, command="true", environment={})
         assert submitter.stop(timeout=30)
         assert good.batch_id is not None
         assert good.error is None
@@ -265,4 +295,4 @@ class TestQueueFacts:
         facts = BatchService(clients, logger).queue(queue)
         assert not facts.usable
         assert any("disabled" in cause for cause in facts.likely_causes(1))
-        assert any("is DISABLED" in message for message in logger.of("warning"))
+        assert any("is DISABLED" in message for message in logger.at("warning"))

@@ -10,10 +10,12 @@ import pytest
 
 from snakemake_aws_batch_local import LocalBatch
 from snakemake_executor_plugin_aws_batch import aws, submission
-from snakemake_executor_plugin_aws_batch.batch import BatchService
-from snakemake_executor_plugin_aws_batch.submission import Submitter, Tracked, new_marker
+from snakemake_executor_plugin_aws_batch.definitions import DefinitionRegistry
+from snakemake_executor_plugin_aws_batch.service import BatchService
+from snakemake_executor_plugin_aws_batch.submission import Submitter
 
 from ..conftest import client, definition
+from ..factories import job_spec, record
 
 JOBS = 40
 LIMIT = 10  # SubmitJob calls per second the endpoint accepts
@@ -35,15 +37,15 @@ def test_every_call_is_paced_and_throttles_slow_the_plugin_down(
     monkeypatch.setattr(submission.RateLimiter, "acquire", counting)
     name = definition(client(local, "batch"), "true")
     service = BatchService(aws.make_clients(region=local.region), logging.getLogger("test"))
-    submitter: Submitter[str] = Submitter(send=service.submit, resolve=lambda d: d, rate=RATE)
+    registry = DefinitionRegistry(
+        lookup=service.find_definition, register=service.register_definition
+    )
+    submitter = Submitter(service=service, definitions=registry, rate=RATE)
     local.set_knobs(submit_rate_limit=LIMIT, hold_jobs=True)
-    jobs = [
-        Tracked(name=f"job-{i}", rule="r", queue=local.job_queue, request="", marker=new_marker())
-        for i in range(JOBS)
-    ]
+    jobs = [record(f"job-{i}", local.job_queue) for i in range(JOBS)]
     for job in jobs:
-        request = {"jobName": job.name, "jobQueue": local.job_queue, "containerOverrides": {}}
-        submitter.submit(job, request, name)
+        spec = job_spec(name=job.name, queue=job.queue, definition=name)
+        submitter.submit(job, spec, command="true", environment={})
     deadline = time.monotonic() + 120
     while not all(job.batch_id or job.error for job in jobs) and time.monotonic() < deadline:
         time.sleep(0.05)

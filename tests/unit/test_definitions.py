@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from snakemake_executor_plugin_aws_batch import requests
+from snakemake_executor_plugin_aws_batch import payloads
 from snakemake_executor_plugin_aws_batch.definitions import DefinitionRegistry
 from snakemake_executor_plugin_aws_batch.platform import Platform
 from snakemake_executor_plugin_aws_batch.spec import DefinitionSpec
@@ -56,13 +56,11 @@ class FakeBatch:
         return arn
 
     def registry(self) -> DefinitionRegistry:
-        return DefinitionRegistry(
-            build=requests.job_definition, lookup=self.lookup, register=self.register
-        )
+        return DefinitionRegistry(lookup=self.lookup, register=self.register)
 
 
 def name_of(definition: DefinitionSpec) -> str:
-    return requests.job_definition(definition)["jobDefinitionName"]
+    return payloads.job_definition(definition)["jobDefinitionName"]
 
 
 def test_looks_up_by_content_name_before_registering():
@@ -78,12 +76,11 @@ def test_looks_up_by_content_name_before_registering():
 def test_register_receives_the_built_request():
     seen = []
     registry = DefinitionRegistry(
-        build=requests.job_definition,
         lookup=lambda name: None,
         register=lambda request: seen.append(request) or "arn:new",
     )
     registry.arn(spec(execution_role="arn:aws:iam::1:role/e"))
-    assert seen == [requests.job_definition(spec(execution_role="arn:aws:iam::1:role/e"))]
+    assert seen == [payloads.job_definition(spec(execution_role="arn:aws:iam::1:role/e"))]
 
 
 def test_existing_active_definition_is_reused_without_registration():
@@ -198,7 +195,6 @@ def test_slow_spec_does_not_hold_up_another():
             release.wait(10)
 
     registry = DefinitionRegistry(
-        build=requests.job_definition,
         lookup=lookup,
         register=lambda r: "arn:" + r["containerProperties"]["image"],
     )
@@ -222,11 +218,17 @@ def test_failed_registration_is_not_cached():
             raise RuntimeError("AWS said no")
         return "arn:second"
 
-    registry = DefinitionRegistry(
-        build=requests.job_definition, lookup=lambda name: None, register=register
-    )
+    registry = DefinitionRegistry(lookup=lambda name: None, register=register)
     with pytest.raises(RuntimeError, match="AWS said no"):
         registry.arn(spec())
     assert registry.arn(spec()) == "arn:second"
     assert len(attempts) == 2
     assert registry.registered == ["arn:second"]
+
+
+def test_an_existing_definition_is_named_as_it_is_without_any_call():
+    batch = FakeBatch()
+    registry = batch.registry()
+    assert registry.arn("my-definition:3") == "my-definition:3"
+    assert batch.calls == []
+    assert registry.registered == []

@@ -10,8 +10,10 @@ from fractions import Fraction
 import pytest
 from snakemake_interface_common.exceptions import WorkflowError
 
-from snakemake_executor_plugin_aws_batch import spec
+from snakemake_executor_plugin_aws_batch import resources, spec
 from snakemake_executor_plugin_aws_batch.platform import Platform, Resources
+
+from ..factories import GUIDE_CONDITIONAL_RETRY
 
 EXEC_ROLE = "arn:aws:iam::123456789012:role/ecsTaskExecutionRole"
 JOB_ROLE = "arn:aws:iam::123456789012:role/batch-job"
@@ -66,7 +68,7 @@ def settings(**changes):
 
 
 def test_read_values_converts_known_resources_and_ignores_others():
-    values = spec.read_values(
+    values = resources.read_values(
         "r",
         {
             "aws_batch_vcpu": "0.5",
@@ -100,7 +102,7 @@ def test_read_values_converts_known_resources_and_ignores_others():
     ],
 )
 def test_read_values_resolves_aliases(raw, expected):
-    assert spec.read_values("r", raw) == expected
+    assert resources.read_values("r", raw) == expected
 
 
 @pytest.mark.parametrize(
@@ -112,7 +114,7 @@ def test_read_values_resolves_aliases(raw, expected):
 )
 def test_alias_errors_name_the_alias_the_user_wrote(raw, origin, fragment):
     with pytest.raises(WorkflowError) as info:
-        spec.read_values("r", raw)
+        resources.read_values("r", raw)
     assert f"rule 'r', {origin}" in str(info.value)
     assert fragment in str(info.value)
 
@@ -396,15 +398,7 @@ def test_user_guide_my_analysis_suffix_with_generated_uuid():
     "strategy",
     [
         {"attempts": 3},
-        {
-            "attempts": 5,
-            "evaluateOnExit": [
-                {"action": "RETRY", "onExitCode": "137"},
-                {"action": "RETRY", "onStatusReason": "Host EC2*"},
-                {"action": "RETRY", "onReason": "*timeout*"},
-                {"action": "EXIT", "onExitCode": "0"},
-            ],
-        },
+        GUIDE_CONDITIONAL_RETRY,
         {"attempts": 3, "evaluateOnExit": [{"action": "RETRY", "onStatusReason": "Host EC2*"}]},
         {"attempts": 2, "evaluateOnExit": [{"action": "RETRY", "onExitCode": "137"}]},
         {
@@ -731,3 +725,45 @@ def test_global_config_bad_setting_is_named(changes, fragments):
     message = str(info.value)
     for fragment in fragments:
         assert fragment in message
+
+
+# check_rules: the start-up check -------------------------------------------------------
+
+
+def rule(name: str, **resources: object) -> types.SimpleNamespace:
+    return types.SimpleNamespace(name=name, resources=resources)
+
+
+def test_check_rules_asks_for_the_default_queue_then_each_rules_queue():
+    asked: list[str] = []
+
+    def platform_of(queue: str) -> Platform:
+        asked.append(queue)
+        return Platform.EC2
+
+    rules = [
+        rule("plain", aws_batch_mem_mb=2048),
+        rule("special", aws_batch_job_queue="special-q"),
+        rule("dynamic", aws_batch_vcpu=lambda wildcards: 4),
+    ]
+    spec.check_rules(rules, CONFIG, platform_of)
+    assert asked == ["default-q", "special-q"]
+
+
+def test_check_rules_refuses_a_bad_static_value_naming_the_rule():
+    with pytest.raises(WorkflowError, match=r"aws_batch_vcpu.*'align'|'align'.*aws_batch_vcpu"):
+        spec.check_rules([rule("align", aws_batch_vcpu=0)], CONFIG, lambda q: Platform.EC2)
+
+
+def test_check_rules_fits_a_static_request_to_the_queues_platform():
+    with pytest.raises(WorkflowError, match="Fargate does not offer GPUs"):
+        spec.check_rules([rule("train", aws_batch_gpu=1)], CONFIG, lambda q: Platform.FARGATE)
+
+
+def test_check_rules_checks_values_that_involve_the_settings():
+    with pytest.raises(WorkflowError, match="execution role"):
+        spec.check_rules(
+            [rule("db", aws_batch_secrets=secrets_json(A="a"))],
+            config(execution_role=None),
+            lambda q: Platform.EC2,
+        )

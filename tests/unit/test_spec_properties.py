@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from snakemake_interface_common.exceptions import WorkflowError
 
-from snakemake_executor_plugin_aws_batch import spec
+from snakemake_executor_plugin_aws_batch import resources, spec
 from snakemake_executor_plugin_aws_batch.platform import FARGATE_MEMORY, Platform
 
 EXEC_ROLE = "arn:aws:iam::123456789012:role/ecsTaskExecutionRole"
@@ -189,7 +189,7 @@ def bad_raw(draw) -> tuple[str, dict[str, object]]:
     companions = draw(st.lists(st.sampled_from(sorted(VALID_COMPANIONS)), unique=True))
     raw = {name: VALID_COMPANIONS[name] for name in companions}
     # An alias is read only when the resource it stands for is not given.
-    target = spec.ALIASES.get(resource, resource)
+    target = resources.ALIASES.get(resource, resource)
     raw.pop(target, None)
     raw[resource] = value
     return resource, raw

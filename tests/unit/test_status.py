@@ -55,10 +55,6 @@ def test_outcome_without_status_is_running():
     assert status.outcome({}) is status.Outcome.RUNNING
 
 
-def test_active_states_are_the_unfinished_ones():
-    assert {"SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING"} == status.ACTIVE_STATES
-
-
 @pytest.mark.parametrize(
     ("count", "sizes"),
     [(0, []), (1, [1]), (99, [99]), (100, [100]), (101, [100, 1]), (250, [100, 100, 50])],

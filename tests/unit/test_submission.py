@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 
@@ -11,14 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from snakemake_interface_common.exceptions import WorkflowError
 
-from snakemake_executor_plugin_aws_batch.aws import AmbiguousError, AwsError
-from snakemake_executor_plugin_aws_batch.submission import (
-    RateLimiter,
-    Submitter,
-    Tracked,
-    new_marker,
-)
+from snakemake_executor_plugin_aws_batch.aws import BatchError
+from snakemake_executor_plugin_aws_batch.jobs import JobRecord
+from snakemake_executor_plugin_aws_batch.submission import RateLimiter, Submitter
 
+from ..factories import job_spec, record
 from .fakes import FakeTime
 
 # --- RateLimiter --------------------------------------------------------------------
@@ -143,13 +139,6 @@ def test_threads_sharing_a_limiter_keep_to_the_rate():
     assert times[-1] - times[0] >= 79 / 200 - 0.02
 
 
-# --- Tracked and markers ------------------------------------------------------------
-
-
-def tracked(name: str = "n") -> Tracked:
-    return Tracked(name=name, rule="r", queue="q", request="1 vCPU, 1024 MiB", marker=name)
-
-
 # --- RateLimiter under throttling -----------------------------------------------------
 
 
@@ -220,22 +209,6 @@ def test_two_clients_sharing_a_limit_settle_below_it():
     assert min(tail) >= 40  # and not starved
 
 
-def test_tracked_starts_without_id_or_error():
-    job = tracked()
-    assert job.batch_id is None
-    assert job.error is None
-    assert job.finished is False
-    assert job.runnable_since is None
-    assert job.runnable_warned is False
-    assert job.vcpu == 1.0
-
-
-def test_markers_are_unique_hex():
-    markers = {new_marker() for _ in range(1000)}
-    assert len(markers) == 1000
-    assert all(re.fullmatch(r"[0-9a-f]{32}", m) for m in markers)
-
-
 # --- Submitter ----------------------------------------------------------------------
 
 
@@ -247,11 +220,11 @@ def wait_until(predicate, timeout: float = 10.0) -> None:
         time.sleep(0.005)
 
 
-class Sender:
-    """send() for the Submitter: records requests, can block on a gate or fail."""
+class Service:
+    """The service for the Submitter: records requests, can block on a gate or fail."""
 
     def __init__(self, fail_with: BaseException | None = None, blocking: bool = False):
-        self.sent: list[tuple[dict, str]] = []
+        self.sent: list[dict] = []
         self.fail_with = fail_with
         self.gate = threading.Event()
         if not blocking:
@@ -259,108 +232,130 @@ class Sender:
         self.entered = threading.Event()
         self._lock = threading.Lock()
 
-    def __call__(self, request: dict, marker: str, pace: object = None) -> str:
+    def submit(self, request: dict, *, rule: str, pace: object = None) -> str:
         self.entered.set()
         assert self.gate.wait(10)
         with self._lock:
-            self.sent.append((dict(request), marker))
+            self.sent.append(request)
         if self.fail_with is not None:
             raise self.fail_with
-        return f"batch-{marker}"
+        return f"batch-{request['jobName']}"
+
+    def names(self) -> list[str]:
+        return [request["jobName"] for request in self.sent]
+
+
+class Definitions:
+    """Resolves a definition to an ARN, or refuses it."""
+
+    def __init__(self, fail_with: BaseException | None = None) -> None:
+        self.fail_with = fail_with
+
+    def arn(self, definition: str) -> str:
+        if self.fail_with is not None:
+            raise self.fail_with
+        return f"arn:{definition}"
+
+
+def submitter(service: Service, definitions=None, **kwargs) -> Submitter:
+    return Submitter(service=service, definitions=definitions or Definitions(), **kwargs)
+
+
+def submit(target: Submitter, job: JobRecord, definition: str = "def") -> None:
+    target.submit(
+        job, job_spec(name=job.name, definition=definition), command="echo hi", environment={}
+    )
 
 
 def test_records_batch_id_and_resolved_definition():
-    sender = Sender()
-    submitter = Submitter(send=sender, resolve=lambda d: f"arn:{d}", rate=1000)
-    job = tracked("m1")
-    submitter.submit(job, {"jobName": "snakejob-r-1"}, "def-a")
+    service = Service()
+    target = submitter(service, rate=1000)
+    job = record("snakejob-r-1")
+    submit(target, job, "def-a")
     wait_until(lambda: job.batch_id or job.error)
-    assert submitter.stop(timeout=10) is True
-    assert job.batch_id == "batch-m1"
+    assert target.stop(timeout=10) is True
+    assert job.batch_id == "batch-snakejob-r-1"
     assert job.error is None
-    assert sender.sent == [({"jobName": "snakejob-r-1", "jobDefinition": "arn:def-a"}, "m1")]
+    assert [(r["jobName"], r["jobDefinition"]) for r in service.sent] == [
+        ("snakejob-r-1", "arn:def-a")
+    ]
+    assert service.sent[0]["containerOverrides"]["command"][-1] == "echo hi"
 
 
 def test_many_jobs_all_recorded():
-    sender = Sender()
-    submitter = Submitter(send=sender, resolve=lambda d: d, rate=10_000, workers=4)
-    jobs = [tracked(f"j{i}") for i in range(50)]
+    service = Service()
+    target = submitter(service, rate=10_000, workers=4)
+    jobs = [record(f"j{i}") for i in range(50)]
     for job in jobs:
-        submitter.submit(job, {}, "def")
+        submit(target, job)
     wait_until(lambda: all(j.batch_id for j in jobs))
-    assert submitter.stop(timeout=10) is True
+    assert target.stop(timeout=10) is True
     assert {j.batch_id for j in jobs} == {f"batch-j{i}" for i in range(50)}
-    assert sorted(marker for _, marker in sender.sent) == sorted(f"j{i}" for i in range(50))
+    assert sorted(service.names()) == sorted(f"j{i}" for i in range(50))
 
 
 @pytest.mark.parametrize(
     ("error", "expected"),
     [
         (WorkflowError("cannot resolve"), "cannot resolve"),
-        (AwsError("SubmitJob", "ClientException", "bad queue", transient=False), "bad queue"),
-        (
-            AmbiguousError("SubmitJob", "InternalError", "lost", transient=True),
-            "SubmitJob failed: InternalError: lost",
-        ),
+        (BatchError("AWS Batch refused job n on queue q: ClientException: bad queue"), "bad queue"),
         (RuntimeError("boom"), "Submission failed unexpectedly: RuntimeError: boom"),
     ],
 )
 def test_errors_are_recorded_on_the_job(error, expected):
-    submitter = Submitter(send=Sender(fail_with=error), resolve=lambda d: d, rate=1000)
-    job = tracked()
-    submitter.submit(job, {}, "def")
+    target = submitter(Service(fail_with=error), rate=1000)
+    job = record()
+    submit(target, job)
     wait_until(lambda: job.error is not None)
-    submitter.stop(timeout=10)
+    target.stop(timeout=10)
     assert expected in job.error
     assert job.batch_id is None
 
 
 def test_resolve_failure_sends_nothing():
-    sender = Sender()
-
-    def resolve(definition):
-        raise WorkflowError(f"definition {definition} refused")
-
-    submitter = Submitter(send=sender, resolve=resolve, rate=1000)
-    job = tracked()
-    submitter.submit(job, {}, "def-x")
+    service = Service()
+    target = submitter(
+        service, Definitions(fail_with=BatchError("definition def-x refused")), rate=1000
+    )
+    job = record()
+    submit(target, job, "def-x")
     wait_until(lambda: job.error is not None)
-    submitter.stop(timeout=10)
+    target.stop(timeout=10)
     assert job.error == "definition def-x refused"
-    assert sender.sent == []
+    assert service.sent == []
 
 
 def test_submit_after_stop_sends_nothing():
-    sender = Sender()
-    submitter = Submitter(send=sender, resolve=lambda d: d, rate=1000)
-    assert submitter.stop(timeout=1) is True
-    job = tracked()
-    submitter.submit(job, {}, "def")
+    service = Service()
+    target = submitter(service, rate=1000)
+    assert target.stop(timeout=1) is True
+    job = record()
+    submit(target, job)
     time.sleep(0.05)
-    assert sender.sent == []
+    assert service.sent == []
     assert job.batch_id is None
     assert job.error is not None
     assert "cancelled" in job.error
 
 
 def test_stop_waits_for_the_request_under_way_and_cancels_the_queued_ones():
-    sender = Sender(blocking=True)
-    submitter = Submitter(send=sender, resolve=lambda d: d, rate=1000, workers=1)
-    first, second, third = tracked("a"), tracked("b"), tracked("c")
-    submitter.submit(first, {}, "def")
-    assert sender.entered.wait(10)
-    submitter.submit(second, {}, "def")
-    submitter.submit(third, {}, "def")
+    service = Service(blocking=True)
+    target = submitter(service, rate=1000, workers=1)
+    first, second, third = record("a"), record("b"), record("c")
+    submit(target, first)
+    assert service.entered.wait(10)
+    submit(target, second)
+    submit(target, third)
     result: list[bool] = []
-    stopper = threading.Thread(target=lambda: result.append(submitter.stop(timeout=10)))
+    stopper = threading.Thread(target=lambda: result.append(target.stop(timeout=10)))
     stopper.start()
     time.sleep(0.05)
     assert result == []  # still waiting for the request under way
-    sender.gate.set()
+    service.gate.set()
     stopper.join(10)
     assert result == [True]
     assert first.batch_id == "batch-a"
-    assert [marker for _, marker in sender.sent] == ["a"]
+    assert service.names() == ["a"]
     for job in (second, third):
         assert job.batch_id is None
         assert job.error is not None
@@ -368,47 +363,47 @@ def test_stop_waits_for_the_request_under_way_and_cancels_the_queued_ones():
 
 
 def test_stop_returns_false_when_a_request_outlasts_the_timeout():
-    sender = Sender(blocking=True)
-    submitter = Submitter(send=sender, resolve=lambda d: d, rate=1000, workers=1)
-    job = tracked()
-    submitter.submit(job, {}, "def")
-    assert sender.entered.wait(10)
+    service = Service(blocking=True)
+    target = submitter(service, rate=1000, workers=1)
+    job = record()
+    submit(target, job)
+    assert service.entered.wait(10)
     try:
-        assert submitter.stop(timeout=0.05) is False
+        assert target.stop(timeout=0.05) is False
     finally:
-        sender.gate.set()
+        service.gate.set()
     wait_until(lambda: job.batch_id is not None)
     assert job.batch_id == "batch-n"
 
 
 def test_jobs_still_queued_when_stop_times_out_are_marked_not_submitted():
-    sender = Sender(blocking=True)
-    submitter = Submitter(send=sender, resolve=lambda d: d, rate=1000, workers=1)
-    first, queued = tracked("a"), tracked("b")
-    submitter.submit(first, {}, "def")
-    assert sender.entered.wait(10)
-    submitter.submit(queued, {}, "def")
+    service = Service(blocking=True)
+    target = submitter(service, rate=1000, workers=1)
+    first, queued = record("a"), record("b")
+    submit(target, first)
+    assert service.entered.wait(10)
+    submit(target, queued)
     try:
-        assert submitter.stop(timeout=0.05) is False
+        assert target.stop(timeout=0.05) is False
     finally:
-        sender.gate.set()
+        service.gate.set()
     wait_until(lambda: first.batch_id is not None)
     time.sleep(0.05)
-    assert [marker for _, marker in sender.sent] == ["a"]
+    assert service.names() == ["a"]
     assert queued.batch_id is None
     assert queued.error is not None
 
 
 def test_submissions_are_paced_by_the_rate():
-    sender = Sender()
-    submitter = Submitter(send=sender, resolve=lambda d: d, rate=20, workers=8)
-    jobs = [tracked(f"j{i}") for i in range(10)]
+    service = Service()
+    target = submitter(service, rate=20, workers=8)
+    jobs = [record(f"j{i}") for i in range(10)]
     started = time.monotonic()
     for job in jobs:
-        submitter.submit(job, {}, "def")
+        submit(target, job)
     wait_until(lambda: all(j.batch_id for j in jobs))
     elapsed = time.monotonic() - started
-    submitter.stop(timeout=10)
+    target.stop(timeout=10)
     # A burst of 4 (a fifth of 20/s), then 6 more at 20/s: at least 0.3 s.
     assert elapsed >= 0.3 - 0.02
 

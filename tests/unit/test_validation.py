@@ -12,6 +12,8 @@ from snakemake_interface_common.exceptions import WorkflowError
 
 from snakemake_executor_plugin_aws_batch import validation as v
 
+from ..factories import GUIDE_CONDITIONAL_RETRY
+
 SM_ARN = "arn:aws:secretsmanager:us-west-2:123456789012:secret:api-key"
 SSM_ARN = "arn:aws:ssm:us-west-2:123456789012:parameter/db/password"
 
@@ -500,15 +502,6 @@ def test_several_consumable_resources_and_arns():
 
 # Retry strategies ---------------------------------------------------------------------
 
-GUIDE_CONDITIONAL_RETRY = {
-    "attempts": 5,
-    "evaluateOnExit": [
-        {"action": "RETRY", "onExitCode": "137"},
-        {"action": "RETRY", "onStatusReason": "Host EC2*"},
-        {"action": "RETRY", "onReason": "*timeout*"},
-        {"action": "EXIT", "onExitCode": "0"},
-    ],
-}
 GUIDE_SPOT = {"attempts": 3, "evaluateOnExit": [{"action": "RETRY", "onStatusReason": "Host EC2*"}]}
 GUIDE_OOM = {"attempts": 2, "evaluateOnExit": [{"action": "RETRY", "onExitCode": "137"}]}
 GUIDE_EXIT_CODES = {

@@ -1,4 +1,4 @@
-"""RegisterJobDefinition and SubmitJob request bodies."""
+"""RegisterJobDefinition and SubmitJob request bodies, and the size limits of AWS."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ import botocore.validate
 import pytest
 from snakemake_interface_common.exceptions import WorkflowError
 
-from snakemake_executor_plugin_aws_batch import names, requests, spec
+from snakemake_executor_plugin_aws_batch import names, payloads, spec
 from snakemake_executor_plugin_aws_batch.platform import Platform, Resources
 from snakemake_executor_plugin_aws_batch.spec import DefinitionSpec, JobSpec
 
+from ..factories import GUIDE_CONDITIONAL_RETRY, job_spec
 from .fakes import VALID_NAME
 
 SECRET = "arn:aws:secretsmanager:us-west-2:123456789012:secret:api-key"
@@ -45,35 +46,27 @@ def definition(platform=Platform.EC2, **changes) -> DefinitionSpec:
 
 
 def job(**changes) -> JobSpec:
-    values = {
-        "rule": "r",
-        "name": "snakejob-r-1",
-        "queue": "q",
-        "platform": Platform.EC2,
-        "resources": Resources(Fraction(2), 4096, 0),
-        "definition": "def",
-        "timeout": 600,
-        "retry_strategy": None,
-        "tags": {},
-        "scheduling_priority": None,
-        "share_identifier": None,
-        "consumable_resources": None,
-    }
-    values.update(changes)
-    return JobSpec(**values)
+    return job_spec(**{"resources": Resources(Fraction(2), 4096, 0), "timeout": 600, **changes})
 
 
 def submit(spec_: JobSpec, command: str = "echo hi", environment=None) -> dict:
-    return requests.submit_job(
+    return payloads.submit_job(
         spec_, job_definition="def:1", command=command, environment=environment or {}
     )
+
+
+def checked(spec_: JobSpec, command: str = "echo hi", environment=None) -> dict:
+    """The request, checked for size as the service checks it before sending."""
+    body = submit(spec_, command, environment)
+    payloads.check_size(spec_.rule, body)
+    return body
 
 
 # Job definitions ---------------------------------------------------------------------------
 
 
 def test_ec2_definition():
-    body = requests.job_definition(definition())
+    body = payloads.job_definition(definition())
     assert body == {
         "jobDefinitionName": body["jobDefinitionName"],
         "type": "container",
@@ -96,7 +89,7 @@ def test_ec2_definition():
 
 @pytest.mark.parametrize(("public", "expected"), [(True, "ENABLED"), (False, "DISABLED")])
 def test_fargate_definition(public, expected):
-    body = requests.job_definition(
+    body = payloads.job_definition(
         definition(Platform.FARGATE, assign_public_ip=public, ephemeral_storage_gib=50)
     )
     assert body["platformCapabilities"] == ["FARGATE"]
@@ -114,13 +107,13 @@ def test_fargate_definition(public, expected):
 
 
 def test_fargate_definition_without_storage_leaves_it_to_fargate():
-    container = requests.job_definition(definition(Platform.FARGATE))["containerProperties"]
+    container = payloads.job_definition(definition(Platform.FARGATE))["containerProperties"]
     assert "ephemeralStorage" not in container
     assert container["networkConfiguration"] == {"assignPublicIp": "DISABLED"}
 
 
 def test_ec2_definition_has_no_fargate_settings_even_if_asked():
-    container = requests.job_definition(
+    container = payloads.job_definition(
         definition(Platform.EC2, assign_public_ip=True, ephemeral_storage_gib=50)
     )["containerProperties"]
     for key in ("fargatePlatformConfiguration", "networkConfiguration", "ephemeralStorage"):
@@ -128,7 +121,7 @@ def test_ec2_definition_has_no_fargate_settings_even_if_asked():
 
 
 def test_secrets_are_only_references_never_values():
-    body = requests.job_definition(definition(secrets=(("API_KEY", SECRET), ("DB", SSM))))
+    body = payloads.job_definition(definition(secrets=(("API_KEY", SECRET), ("DB", SSM))))
     container = body["containerProperties"]
     assert container["secrets"] == [
         {"name": "API_KEY", "valueFrom": SECRET},
@@ -139,7 +132,7 @@ def test_secrets_are_only_references_never_values():
 
 
 def test_no_roles_and_no_secrets_leave_the_keys_out():
-    container = requests.job_definition(definition(job_role=None, execution_role=None, secrets=()))[
+    container = payloads.job_definition(definition(job_role=None, execution_role=None, secrets=()))[
         "containerProperties"
     ]
     for key in ("jobRoleArn", "executionRoleArn", "secrets"):
@@ -147,14 +140,14 @@ def test_no_roles_and_no_secrets_leave_the_keys_out():
 
 
 def test_definition_name_is_the_hash_of_the_rest():
-    body = requests.job_definition(definition())
+    body = payloads.job_definition(definition())
     content = {k: v for k, v in body.items() if k != "jobDefinitionName"}
     assert body["jobDefinitionName"] == names.definition_name(content)
     assert VALID_NAME.fullmatch(body["jobDefinitionName"])
 
 
 def test_equal_specs_give_equal_definitions():
-    assert requests.job_definition(definition()) == requests.job_definition(definition())
+    assert payloads.job_definition(definition()) == payloads.job_definition(definition())
 
 
 @pytest.mark.parametrize(
@@ -170,14 +163,14 @@ def test_equal_specs_give_equal_definitions():
     ],
 )
 def test_definition_name_changes_with_every_field_that_matters(change):
-    base = requests.job_definition(definition())["jobDefinitionName"]
-    assert requests.job_definition(definition(**change))["jobDefinitionName"] != base
+    base = payloads.job_definition(definition())["jobDefinitionName"]
+    assert payloads.job_definition(definition(**change))["jobDefinitionName"] != base
 
 
 @pytest.mark.parametrize("change", [{"assign_public_ip": True}, {"ephemeral_storage_gib": 30}])
 def test_fargate_definition_name_changes_with_network_and_storage(change):
-    base = requests.job_definition(definition(Platform.FARGATE))["jobDefinitionName"]
-    changed = requests.job_definition(definition(Platform.FARGATE, **change))
+    base = payloads.job_definition(definition(Platform.FARGATE))["jobDefinitionName"]
+    changed = payloads.job_definition(definition(Platform.FARGATE, **change))
     assert changed["jobDefinitionName"] != base
 
 
@@ -323,15 +316,7 @@ def test_user_guide_my_analysis_request_name():
 
 
 def test_user_guide_conditional_retry_request():
-    strategy = {
-        "attempts": 5,
-        "evaluateOnExit": [
-            {"action": "RETRY", "onExitCode": "137"},
-            {"action": "RETRY", "onStatusReason": "Host EC2*"},
-            {"action": "RETRY", "onReason": "*timeout*"},
-            {"action": "EXIT", "onExitCode": "0"},
-        ],
-    }
+    strategy = GUIDE_CONDITIONAL_RETRY
     body = guide_request("conditional_retry", {"aws_batch_retry_strategy": json.dumps(strategy)})
     assert body["retryStrategy"] == strategy
 
@@ -346,9 +331,9 @@ def overrides_of_length(length: int) -> dict:
 
 
 def test_container_overrides_of_8192_characters_pass_and_8193_fail():
-    requests.check_size("r", overrides_of_length(8192))
+    payloads.check_size("r", overrides_of_length(8192))
     with pytest.raises(WorkflowError) as info:
-        requests.check_size("align", overrides_of_length(8193))
+        payloads.check_size("align", overrides_of_length(8193))
     message = str(info.value)
     assert "Rule 'align'" in message
     assert "8193 characters" in message
@@ -358,14 +343,14 @@ def test_container_overrides_of_8192_characters_pass_and_8193_fail():
 
 def test_long_command_is_refused_before_submission():
     with pytest.raises(WorkflowError, match=r"Rule 'r'.*containerOverrides"):
-        submit(job(), "x" * 9000)
+        checked(job(), "x" * 9000)
 
 
 def test_many_environment_variables_count_towards_the_limit():
     environment = {f"VAR_{i}": "v" * 100 for i in range(80)}
     with pytest.raises(WorkflowError, match="--envvars"):
-        submit(job(), "echo hi", environment)
-    submit(job(), "echo hi", dict(list(environment.items())[:10]))
+        checked(job(), "echo hi", environment)
+    checked(job(), "echo hi", dict(list(environment.items())[:10]))
 
 
 def payload_of_length(length: int) -> dict:
@@ -376,9 +361,9 @@ def payload_of_length(length: int) -> dict:
 
 
 def test_payload_of_30_kib_passes_and_one_byte_more_fails():
-    requests.check_size("r", payload_of_length(30 * 1024))
+    payloads.check_size("r", payload_of_length(30 * 1024))
     with pytest.raises(WorkflowError) as info:
-        requests.check_size("tagged", payload_of_length(30 * 1024 + 1))
+        payloads.check_size("tagged", payload_of_length(30 * 1024 + 1))
     message = str(info.value)
     assert "Rule 'tagged'" in message
     assert "30721 bytes" in message
@@ -388,7 +373,7 @@ def test_payload_of_30_kib_passes_and_one_byte_more_fails():
 def test_too_many_large_tags_make_the_request_too_large():
     tags = {f"k{i}": "v" * 256 for i in range(150)}
     with pytest.raises(WorkflowError, match="Rule 'r': the SubmitJob request is"):
-        submit(job(tags=tags))
+        checked(job(tags=tags))
 
 
 def test_requests_are_json_serialisable():
@@ -403,6 +388,27 @@ def test_requests_are_json_serialisable():
         {"X": "ü"},
     )
     assert json.loads(json.dumps(body)) == body
-    assert json.loads(json.dumps(requests.job_definition(definition()))) == requests.job_definition(
+    assert json.loads(json.dumps(payloads.job_definition(definition()))) == payloads.job_definition(
         definition()
     )
+
+
+def test_environment_is_added_to_a_copy_of_the_request():
+    body = submit(job(), "echo hi", {"A": "1"})
+    added = payloads.with_environment(body, {"MARK": "m"})
+    assert added["containerOverrides"]["environment"] == [
+        {"name": "A", "value": "1"},
+        {"name": "MARK", "value": "m"},
+    ]
+    assert body["containerOverrides"]["environment"] == [{"name": "A", "value": "1"}]
+    assert {k: v for k, v in added.items() if k != "containerOverrides"} == {
+        k: v for k, v in body.items() if k != "containerOverrides"
+    }
+
+
+def test_environment_is_added_to_a_request_without_one():
+    body = submit(job())
+    assert "environment" not in body["containerOverrides"]
+    added = payloads.with_environment(body, {"MARK": "m"})
+    assert added["containerOverrides"]["environment"] == [{"name": "MARK", "value": "m"}]
+    assert_valid_for_botocore("SubmitJob", added)

@@ -1,16 +1,32 @@
-"""The AWS Batch and CloudWatch Logs operations the executor uses, with their retry rules."""
+"""The AWS Batch and CloudWatch Logs operations the executor uses, with their retry rules.
+
+Every public method raises :class:`~.aws.BatchError` and nothing else: AWS's
+failures are translated into it in one place, :func:`_failure`.
+"""
 
 from __future__ import annotations
 
 import itertools
 import threading
 import time
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from snakemake_interface_common.exceptions import WorkflowError
 
-from .aws import AmbiguousError, AwsError, Backoff, Clients, Failure, Health, Logger, call
+from . import payloads
+from .aws import (
+    AmbiguousError,
+    AwsError,
+    Backoff,
+    BatchError,
+    Clients,
+    Failure,
+    Health,
+    Logger,
+    call,
+)
 from .platform import Platform
 from .queues import QueueFacts, queue_facts
 from .status import LogLocation
@@ -69,7 +85,7 @@ class BatchService:
         )
         queues = answer.get("jobQueues", [])
         if not queues:
-            raise WorkflowError(
+            raise BatchError(
                 f"AWS Batch job queue {queue!r} does not exist in this account and region. "
                 "Check --aws-batch-job-queue / aws_batch_job_queue and --aws-batch-region."
             )
@@ -110,15 +126,27 @@ class BatchService:
         return str(answer["jobDefinitionArn"])
 
     # Jobs ---------------------------------------------------------------------
-    def submit(self, request: dict[str, Any], marker: str, pace: Pace | None = None) -> str:
+    def submit(self, request: Mapping[str, Any], *, rule: str, pace: Pace | None = None) -> str:
         """Submit exactly once, although SubmitJob has no idempotency token.
 
-        The request carries ``marker`` in an environment variable. When an answer
-        may have been lost (5xx, a dropped connection), the queue is searched for a
-        job of that name holding the marker before the request is sent again.
+        The request sent carries a new marker in an environment variable. When an
+        answer may have been lost (5xx, a dropped connection), the queue is searched
+        for a job of that name holding the marker before the request is sent again.
         The caller takes ``pace``'s token for the first call; every call sent again
         takes one too, and each throttle is reported to it.
         """
+        marker = uuid.uuid4().hex
+        final = payloads.with_environment(request, {MARKER_VARIABLE: marker})
+        try:
+            payloads.check_size(rule, final)
+        except WorkflowError as exc:
+            raise BatchError(str(exc)) from None
+        try:
+            return self._submit(final, marker, pace)
+        except AwsError as exc:
+            raise _failure(exc, final) from exc
+
+    def _submit(self, request: dict[str, Any], marker: str, pace: Pace | None) -> str:
         deadline = _deadline(SUBMIT_PATIENCE)
 
         def before_retry(failure: Failure) -> None:
@@ -138,7 +166,7 @@ class BatchService:
                     before_retry=before_retry,
                 )
                 return str(answer["jobId"])
-            except AmbiguousError as exc:
+            except AmbiguousError:
                 found = self._find_submitted(request, marker, deadline)
                 if found is not None:
                     self._logger.debug(
@@ -147,15 +175,15 @@ class BatchService:
                     return found
                 wait = Backoff().delay(attempt)
                 if time.monotonic() + wait > deadline:
-                    raise self._submit_error(request, exc) from exc
+                    raise
                 time.sleep(wait)
                 if pace is not None:
                     pace.acquire()
-            except AwsError as exc:
-                raise self._submit_error(request, exc) from exc
         raise AssertionError("unreachable")
 
-    def _find_submitted(self, request: dict[str, Any], marker: str, deadline: float) -> str | None:
+    def _find_submitted(
+        self, request: Mapping[str, Any], marker: str, deadline: float
+    ) -> str | None:
         listed = self._call_until(
             "ListJobs",
             lambda: self._batch.list_jobs(
@@ -167,46 +195,36 @@ class BatchService:
         candidates = [summary["jobId"] for summary in listed.get("jobSummaryList", [])]
         if not candidates:
             return None
-        described = self.describe(candidates[:100], deadline=deadline)
-        for job in described:
+        for job in self._describe(candidates[:100], deadline):
             environment = (job.get("container") or {}).get("environment") or []
             if {"name": MARKER_VARIABLE, "value": marker} in environment:
                 return str(job["jobId"])
         return None
 
-    def _submit_error(self, request: dict[str, Any], exc: AwsError) -> WorkflowError:
-        if exc.transient:
-            return WorkflowError(
-                f"AWS Batch did not accept job {request['jobName']} within {SUBMIT_PATIENCE // 60} minutes "
-                f"of retries: {exc.code}: {exc.message}"
-            )
-        return WorkflowError(
-            f"AWS Batch refused job {request['jobName']} on queue {request['jobQueue']}: "
-            f"{exc.code}: {exc.message}"
-        )
+    def describe(self, job_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """DescribeJobs for at most 100 ids."""
+        try:
+            return self._describe(job_ids, _deadline(STATUS_PATIENCE))
+        except AwsError as exc:
+            raise _failure(exc) from exc
 
-    def describe(
-        self, job_ids: Sequence[str], *, deadline: float | None = None
-    ) -> list[dict[str, Any]]:
-        """DescribeJobs for at most 100 ids. Raises :class:`AwsError` on lasting trouble."""
+    def _describe(self, job_ids: Sequence[str], deadline: float) -> list[dict[str, Any]]:
         answer = self._call_until(
-            "DescribeJobs",
-            lambda: self._batch.describe_jobs(jobs=list(job_ids)),
-            deadline if deadline is not None else _deadline(STATUS_PATIENCE),
+            "DescribeJobs", lambda: self._batch.describe_jobs(jobs=list(job_ids)), deadline
         )
         return [dict(job) for job in answer.get("jobs", [])]
 
     def terminate(self, job_id: str, reason: str) -> None:
-        self._call_until(
+        self._call(
             "TerminateJob",
             lambda: self._batch.terminate_job(jobId=job_id, reason=reason),
-            _deadline(TERMINATE_PATIENCE),
+            TERMINATE_PATIENCE,
         )
 
     def log_tail(self, location: LogLocation, lines: int = LOG_TAIL_LINES) -> list[str]:
         """The last ``lines`` lines of a log stream; empty when it cannot be read."""
         try:
-            answer = self._call_until(
+            answer = self._call(
                 "GetLogEvents",
                 lambda: self._logs.get_log_events(
                     logGroupName=location.group,
@@ -214,9 +232,9 @@ class BatchService:
                     limit=lines,
                     startFromHead=False,
                 ),
-                _deadline(LOG_PATIENCE),
+                LOG_PATIENCE,
             )
-        except AwsError as exc:
+        except BatchError as exc:
             self._logger.debug(f"Could not read log stream {location.stream}: {exc}")
             return []
         return [str(event.get("message", "")).rstrip("\n") for event in answer.get("events", [])]
@@ -226,9 +244,22 @@ class BatchService:
         try:
             return self._call_until(operation, function, _deadline(patience))
         except AwsError as exc:
-            raise WorkflowError(
-                f"AWS Batch API {operation} failed: {exc.code}: {exc.message}"
-            ) from exc
+            raise _failure(exc) from exc
 
     def _call_until(self, operation: str, function: Callable[[], Any], deadline: float) -> Any:
         return call(operation, function, health=self.health, deadline=deadline)
+
+
+def _failure(exc: AwsError, request: Mapping[str, Any] | None = None) -> BatchError:
+    """The one translation of an AWS failure into the message the user sees."""
+    if request is not None and exc.operation == "SubmitJob":
+        if exc.transient:
+            return BatchError(
+                f"AWS Batch did not accept job {request['jobName']} within "
+                f"{SUBMIT_PATIENCE // 60} minutes of retries: {exc.code}: {exc.message}"
+            )
+        return BatchError(
+            f"AWS Batch refused job {request['jobName']} on queue {request['jobQueue']}: "
+            f"{exc.code}: {exc.message}"
+        )
+    return BatchError(f"AWS Batch API {exc.operation} failed: {exc.code}: {exc.message}")

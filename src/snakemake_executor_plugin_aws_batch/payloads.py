@@ -85,12 +85,21 @@ def submit_job(
         request["consumableResourcePropertiesOverride"] = {
             "consumableResourceList": list(spec.consumable_resources)
         }
-    check_size(spec.rule, request)
     return request
 
 
+def with_environment(request: Mapping[str, Any], variables: Mapping[str, str]) -> dict[str, Any]:
+    """A copy of a SubmitJob request with ``variables`` added to its environment."""
+    overrides = dict(request["containerOverrides"])
+    overrides["environment"] = [
+        *overrides.get("environment", []),
+        *({"name": k, "value": v} for k, v in variables.items()),
+    ]
+    return {**request, "containerOverrides": overrides}
+
+
 def check_size(rule: str, request: Mapping[str, Any]) -> None:
-    """Refuse, before submission, what AWS would refuse for its size."""
+    """Refuse, before it is sent, what AWS would refuse for its size."""
     overrides = len(json.dumps(request["containerOverrides"], separators=(",", ":")))
     if overrides > MAX_CONTAINER_OVERRIDES:
         raise WorkflowError(

@@ -1,0 +1,128 @@
+"""The rule resources the plugin reads: their names, how each is checked, and reading them.
+
+This is the one list of resource names. Values are read from a job's evaluated
+resources, or at start-up from a rule's resources that are plain values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from fractions import Fraction
+from typing import Any
+
+from . import validation
+from .validation import Origin, invalid
+
+# The per-rule resources of the user guide, and the names of the earlier plugin
+# that are accepted as aliases.
+VCPU = "aws_batch_vcpu"
+MEM_MB = "aws_batch_mem_mb"
+GPU = "aws_batch_gpu"
+JOB_QUEUE = "aws_batch_job_queue"
+SECRETS = "aws_batch_secrets"
+CONTAINER_IMAGE = "aws_batch_container_image"
+CONSUMABLE_RESOURCES = "aws_batch_consumable_resources"
+TIMEOUT = "aws_batch_timeout"
+JOB_NAME_SUFFIX = "aws_batch_job_name_suffix"
+JOB_UUID = "aws_batch_job_uuid"
+RETRY_STRATEGY = "aws_batch_retry_strategy"
+SCHEDULING_PRIORITY = "aws_batch_scheduling_priority"
+SHARE_IDENTIFIER = "aws_batch_share_identifier"
+TAGS = "aws_batch_tags"
+JOB_DEFINITION = "aws_batch_job_definition"
+ALIASES = {"batch_queue": JOB_QUEUE, "aws_batch_task_timeout": TIMEOUT}
+
+
+def _vcpu(origin: Origin, value: object) -> Fraction:
+    try:
+        vcpu = Fraction(str(value).strip()) if isinstance(value, (int, str)) else None
+    except (ValueError, ZeroDivisionError):
+        vcpu = None
+    if vcpu is None or isinstance(value, bool) or vcpu <= 0:
+        raise invalid(
+            origin,
+            value,
+            "Expected a positive number of vCPUs, e.g. 4 (or '0.25', '0.5' on Fargate).",
+        )
+    return vcpu
+
+
+def _queue(origin: Origin, value: object) -> str:
+    return validation.non_empty_string(origin, value, "a job queue name or ARN")
+
+
+def _image(origin: Origin, value: object) -> str:
+    return validation.non_empty_string(origin, value, "a container image, e.g. 'my-image:tag'")
+
+
+def _job_definition(origin: Origin, value: object) -> str:
+    return validation.non_empty_string(origin, value, "a job definition name, name:revision or ARN")
+
+
+def _name_part(origin: Origin, value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or not str(value).strip():
+        raise invalid(origin, value, "Expected a non-empty string of letters, digits, '-' and '_'.")
+    return str(value).strip()
+
+
+# How each resource is checked and converted. Used for every job, and at start-up
+# for every value that is not a function of wildcards.
+PARSERS: dict[str, Callable[[Origin, object], Any]] = {
+    VCPU: _vcpu,
+    MEM_MB: lambda o, v: validation.integer(o, v, minimum=1),
+    GPU: lambda o, v: validation.integer(o, v, minimum=0),
+    JOB_QUEUE: _queue,
+    SECRETS: validation.secrets,
+    CONTAINER_IMAGE: _image,
+    CONSUMABLE_RESOURCES: validation.consumable_resources,
+    TIMEOUT: validation.timeout_seconds,
+    JOB_NAME_SUFFIX: _name_part,
+    JOB_UUID: _name_part,
+    RETRY_STRATEGY: validation.retry_strategy,
+    SCHEDULING_PRIORITY: validation.scheduling_priority,
+    SHARE_IDENTIFIER: validation.share_identifier,
+    TAGS: validation.tags,
+    JOB_DEFINITION: _job_definition,
+}
+
+
+# Snakemake's standard resources that the plugin also reads.
+STANDARD = ("mem_mb", "gpu", "runtime", "disk_mb")
+# Every resource read from each job.
+JOB_RESOURCES = (*PARSERS, *ALIASES, *STANDARD)
+# Resources whose values are checked when the workflow starts.
+CHECKED = (*PARSERS, *ALIASES)
+
+
+def read_values(rule: str, raw: Mapping[str, object]) -> dict[str, Any]:
+    """Check and convert the plugin's resources among ``raw``; aliases resolved.
+
+    ``raw`` holds values only (functions already evaluated, or left out).
+    """
+    values: dict[str, Any] = {}
+    for alias, name in ALIASES.items():
+        if raw.get(alias) is not None and raw.get(name) is None:
+            values[name] = PARSERS[name](Origin(alias, rule), raw[alias])
+    for name, parse in PARSERS.items():
+        if raw.get(name) is not None:
+            values[name] = parse(Origin(name, rule), raw[name])
+    return values
+
+
+def static_values(rule: Any) -> dict[str, object]:
+    """The rule's plugin resources that are plain values, not functions of wildcards."""
+    resources: Any = getattr(rule, "resources", None) or {}
+    values: dict[str, object] = {}
+    for name in CHECKED:
+        try:
+            value: Any = resources.get(name)
+        except (KeyError, AttributeError):
+            continue
+        if hasattr(value, "is_evaluable"):  # Snakemake 9: a Resource object
+            if value.is_evaluable():
+                continue
+            value = value.value
+        if value is None or callable(value):
+            continue
+        values[name] = value
+    return values
