@@ -29,8 +29,6 @@ class RecordingLogger:
     def at(self, level: str) -> list[str]:
         return [message for lvl, message in self.records if lvl == level]
 
-    of = at  # the API tests' old name, until they call at()
-
 
 class FakeTime:
     """A monotonic clock that only moves when ``sleep`` is called.

@@ -23,7 +23,8 @@ from snakemake_executor_plugin_aws_batch.spec import DefinitionSpec, JobSpec
 from snakemake_executor_plugin_aws_batch.status import Outcome, Watcher
 from snakemake_executor_plugin_aws_batch.submission import Submitter
 
-from .conftest import REGION, Calls, Logger, make_queue
+from ..conftest import REGION, Calls, make_queue
+from ..fakes import RecordingLogger as Logger
 
 SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-pass"
 

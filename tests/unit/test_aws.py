@@ -14,7 +14,7 @@ from snakemake_interface_common.exceptions import WorkflowError
 
 from snakemake_executor_plugin_aws_batch import aws
 
-from .fakes import FakeTime, RecordingLogger
+from ..fakes import FakeTime, RecordingLogger
 
 
 def client_error(code: str, http_status: int, message: str | None = None, operation="SubmitJob"):

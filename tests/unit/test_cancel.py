@@ -10,7 +10,7 @@ from snakemake_executor_plugin_aws_batch.executor import Executor
 from snakemake_executor_plugin_aws_batch.jobs import JobBook, JobRecord
 from snakemake_executor_plugin_aws_batch.platform import Resources
 
-from .fakes import RecordingLogger
+from ..fakes import RecordingLogger
 
 
 class StoppingSubmitter:

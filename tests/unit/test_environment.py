@@ -15,7 +15,7 @@ from snakemake_executor_plugin_aws_batch.environment import (
     job_environment,
 )
 
-from .fakes import RecordingLogger
+from ..fakes import RecordingLogger
 
 VARIABLES = {
     "MY_SETTING": "1",

@@ -18,7 +18,7 @@ from snakemake_executor_plugin_aws_batch.jobs import JobBook, JobRecord
 from snakemake_executor_plugin_aws_batch.platform import Platform
 from snakemake_executor_plugin_aws_batch.status import Outcome, Verdict
 
-from .fakes import RecordingLogger
+from ..fakes import RecordingLogger
 
 
 class Submitter:

@@ -12,7 +12,7 @@ from snakemake_interface_common.exceptions import WorkflowError
 
 from snakemake_executor_plugin_aws_batch import names
 
-from .fakes import VALID_NAME
+from ..fakes import VALID_NAME
 
 
 def identifier_after(name: str, prefix: str) -> uuid.UUID:

@@ -15,7 +15,7 @@ from snakemake_executor_plugin_aws_batch.platform import Platform, Resources
 from snakemake_executor_plugin_aws_batch.spec import DefinitionSpec, JobSpec
 
 from ..factories import GUIDE_CONDITIONAL_RETRY, job_spec
-from .fakes import VALID_NAME
+from ..fakes import VALID_NAME
 
 SECRET = "arn:aws:secretsmanager:us-west-2:123456789012:secret:api-key"
 SSM = "arn:aws:ssm:us-west-2:123456789012:parameter/db/password"

@@ -18,7 +18,7 @@ from snakemake_executor_plugin_aws_batch import service as service_module
 from snakemake_executor_plugin_aws_batch.aws import BatchError, Clients
 from snakemake_executor_plugin_aws_batch.service import MARKER_VARIABLE, BatchService
 
-from .fakes import RecordingLogger
+from ..fakes import RecordingLogger
 
 MARKER = uuid.UUID(int=7)
 REQUEST = {

@@ -13,7 +13,7 @@ from snakemake_executor_plugin_aws_batch.platform import Platform, Resources
 from snakemake_executor_plugin_aws_batch.queues import QueueFacts
 from snakemake_executor_plugin_aws_batch.status import LogLocation, Outcome, Verdict, Watcher
 
-from .fakes import RecordingLogger
+from ..fakes import RecordingLogger
 
 
 class FakeService:

@@ -15,7 +15,7 @@ from snakemake_executor_plugin_aws_batch.jobs import JobRecord
 from snakemake_executor_plugin_aws_batch.submission import RateLimiter, Submitter
 
 from ..factories import job_spec, record
-from .fakes import FakeTime
+from ..fakes import FakeTime
 
 # --- RateLimiter --------------------------------------------------------------------
 
