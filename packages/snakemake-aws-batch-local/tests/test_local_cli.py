@@ -103,26 +103,22 @@ def test_cli_serves_and_stops_cleanly(tmp_path: Path, sig: signal.Signals) -> No
             process.wait()
 
 
-def test_cli_rejects_bad_knob_values(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--throttle-rate", "3"], "throttle_rate"),
+        (["--poll-seconds", "0"], "poll_seconds must be a positive number"),
+        (["--poll-seconds", "-0.5"], "poll_seconds must be a positive number"),
+        (["--poll-seconds", "soon"], "poll_seconds must be a positive number"),
+    ],
+)
+def test_cli_rejects_bad_values(args: list[str], message: str) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "snakemake_aws_batch_local", "--throttle-rate", "3"],
+        [sys.executable, "-m", "snakemake_aws_batch_local", *args],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
     assert done.returncode == 2
-    assert "throttle_rate" in done.stderr
-
-
-@pytest.mark.parametrize("value", ["0", "-0.5", "soon"])
-def test_cli_rejects_bad_poll_seconds(value: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "snakemake_aws_batch_local", "--poll-seconds", value],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 2
-    assert "poll_seconds must be a positive number" in done.stderr
+    assert message in done.stderr
