@@ -3,7 +3,7 @@
 botocore's own retries are switched off so that exactly one place decides what
 is retried: throttling, 5xx answers and connection failures, with capped
 exponential back-off and jitter. SubmitJob is not idempotent, so it is never
-blindly repeated after an answer that may have been lost; see :mod:`.submission`.
+blindly repeated after an answer that may have been lost; see :mod:`.service`.
 """
 
 from __future__ import annotations
