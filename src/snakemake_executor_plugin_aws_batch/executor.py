@@ -48,6 +48,9 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
             share_identifier=settings.share_identifier,
             job_definition=settings.job_definition,
             assign_public_ip=settings.assign_public_ip,
+            submit_rate=settings.submit_rate,
+            runnable_warning=settings.runnable_warning,
+            missing_job_grace=settings.missing_job_grace,
         )
         self.service = BatchService(aws.make_clients(region=settings.region), self.logger)
         self.definitions = DefinitionRegistry(
@@ -60,13 +63,13 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
             logger=self.logger,
         )
         self.submitter = Submitter(
-            service=self.service, definitions=self.definitions, rate=settings.submit_rate
+            service=self.service, definitions=self.definitions, rate=self.config.submit_rate
         )
         self.watcher = Watcher(
             self.service,
             self.logger,
-            runnable_warning_after=settings.runnable_warning,
-            missing_grace=settings.missing_job_grace,
+            runnable_warning_after=self.config.runnable_warning,
+            missing_grace=self.config.missing_job_grace,
         )
         self.jobs = JobBook()
         self.warned: set[str] = set()
@@ -91,7 +94,8 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
             )
             command = self.format_job_exec(job)
         except WorkflowError as exc:
-            self.report_job_error(SubmittedJobInfo(job), msg=str(exc))
+            # Ended by a newline: Snakemake's own sentence follows the message.
+            self.report_job_error(SubmittedJobInfo(job), msg=str(exc).rstrip("\n") + "\n")
             return
         for note in job_spec.notes:
             self.logger.debug(note)

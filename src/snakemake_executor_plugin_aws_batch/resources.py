@@ -6,9 +6,12 @@ resources, or at start-up from a rule's resources that are plain values.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import difflib
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from fractions import Fraction
 from typing import Any
+
+from snakemake_interface_common.exceptions import WorkflowError
 
 from . import validation
 from .validation import Origin, invalid
@@ -92,6 +95,41 @@ STANDARD = ("mem_mb", "gpu", "runtime", "disk_mb")
 JOB_RESOURCES = (*PARSERS, *ALIASES, *STANDARD)
 # Resources whose values are checked when the workflow starts.
 CHECKED = (*PARSERS, *ALIASES)
+PREFIX = "aws_batch_"
+
+
+def check_names(rule: str, names: Iterable[str]) -> None:
+    """Refuse a resource named like the plugin's that the plugin does not know.
+
+    A misspelled name would otherwise be ignored and its job run with defaults.
+    """
+    known = sorted(name for name in JOB_RESOURCES if name.startswith(PREFIX))
+    for name in names:
+        if name.startswith(PREFIX) and name not in JOB_RESOURCES:
+            close = closest(name, known)
+            guess = f"Did you mean {close}? " if close else ""
+            raise WorkflowError(
+                f"Rule {rule!r} sets the resource {name}, which the aws-batch executor does "
+                f"not know. {guess}The known ones are: {', '.join(known)}.\n"
+            )
+
+
+# Words users write for the plugin's resources, e.g. aws_batch_memory.
+_SYNONYMS = {"memory": MEM_MB, "image": CONTAINER_IMAGE, "cpu": VCPU, "retries": RETRY_STRATEGY}
+
+
+def closest(name: str, known: Sequence[str]) -> str | None:
+    """The known name ``name`` most likely misspells: a synonym, one it begins, else the most alike."""
+    short = name.removeprefix(PREFIX)
+    for word, meant in _SYNONYMS.items():
+        if word in short:
+            return meant
+    shorts = {candidate.removeprefix(PREFIX): candidate for candidate in known}
+    begun = [full for part, full in shorts.items() if part.startswith(short) and short]
+    if len(begun) == 1:
+        return begun[0]
+    alike = difflib.get_close_matches(short, list(shorts), n=1, cutoff=0.6)
+    return shorts[alike[0]] if alike else None
 
 
 def read_values(rule: str, raw: Mapping[str, object]) -> dict[str, Any]:
@@ -107,6 +145,11 @@ def read_values(rule: str, raw: Mapping[str, object]) -> dict[str, Any]:
         if raw.get(name) is not None:
             values[name] = parse(Origin(name, rule), raw[name])
     return values
+
+
+def resource_names(rule: Any) -> list[str]:
+    """The names of every resource the rule sets (Snakemake 8: a dict; 9: a mapping)."""
+    return [str(name) for name in getattr(rule, "resources", None) or {}]
 
 
 def static_values(rule: Any) -> dict[str, object]:

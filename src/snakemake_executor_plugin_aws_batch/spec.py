@@ -31,7 +31,9 @@ from .resources import (
     TAGS,
     TIMEOUT,
     VCPU,
+    check_names,
     read_values,
+    resource_names,
     static_values,
 )
 from .validation import Origin, invalid
@@ -55,6 +57,14 @@ class GlobalConfig:
     share_identifier: str | None = None
     job_definition: str | None = None
     assign_public_ip: bool = False
+    submit_rate: float = 50.0
+    runnable_warning: int = 900
+    missing_job_grace: int = 120
+
+
+# The shortest grace for a job DescribeJobs does not return: a job just submitted may
+# be missing from its answers for a few seconds.
+MIN_MISSING_JOB_GRACE = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +152,7 @@ def check_rules(
     """
     platform_of(config.default_queue)  # the queue exists, once
     for rule in rules:
+        check_names(rule.name, resource_names(rule))
         raw = static_values(rule)
         values = read_values(rule.name, raw)
         check_rule(rule.name, values, config)
@@ -273,6 +284,9 @@ def global_config(
     share_identifier: str | None,
     job_definition: str | None,
     assign_public_ip: bool,
+    submit_rate: float = 50.0,
+    runnable_warning: int = 900,
+    missing_job_grace: int = 120,
 ) -> GlobalConfig:
     """Validate the executor settings; a bad one raises a WorkflowError naming it."""
     queue = validation.non_empty_string(
@@ -318,4 +332,17 @@ def global_config(
         ),
         job_definition=job_definition or None,
         assign_public_ip=assign_public_ip,
+        submit_rate=validation.positive_number(
+            Origin("--aws-batch-submit-rate"),
+            submit_rate,
+            "of SubmitJob calls per second, e.g. 50 (AWS's limit per account)",
+        ),
+        runnable_warning=validation.integer(
+            Origin("--aws-batch-runnable-warning"), runnable_warning, minimum=1
+        ),
+        missing_job_grace=validation.integer(
+            Origin("--aws-batch-missing-job-grace"),
+            missing_job_grace,
+            minimum=MIN_MISSING_JOB_GRACE,
+        ),
     )

@@ -97,6 +97,15 @@ def integer(origin: Origin, value: object, *, minimum: int, maximum: int | None 
     return value
 
 
+def positive_number(origin: Origin, value: object, what: str) -> float:
+    """A number above zero, e.g. a rate."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise invalid(origin, value, f"Expected a positive number {what}.")
+    if value == float("inf"):
+        raise invalid(origin, value, f"Expected a positive number {what}.")
+    return float(value)
+
+
 def timeout_seconds(origin: Origin, value: object) -> int:
     """A job attempt timeout: whole seconds, at least AWS Batch's minimum of 60."""
     return integer(origin, value, minimum=MIN_TIMEOUT_SECONDS)

@@ -181,3 +181,10 @@ def test_records_of_identical_jobs_stay_apart(names):
     assert len(records) == len(names)
     instance.jobs.finish(records[0])
     assert len(instance.jobs) == len(names) - 1
+
+
+def test_an_error_at_hand_over_ends_with_a_newline():
+    instance, recorder = executor()
+    instance.run_job(job(aws_batch_mem_mb=0))
+    [(_, _, message)] = recorder.events
+    assert message.endswith(".\n")

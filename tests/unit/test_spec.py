@@ -767,3 +767,75 @@ def test_check_rules_checks_values_that_involve_the_settings():
             config(execution_role=None),
             lambda q: Platform.EC2,
         )
+
+
+@pytest.mark.parametrize(
+    ("misspelled", "meant"),
+    [
+        ("aws_batch_vcpus", "aws_batch_vcpu"),
+        ("aws_batch_queue", "aws_batch_job_queue"),
+        ("aws_batch_memory", "aws_batch_mem_mb"),
+        ("aws_batch_retry", "aws_batch_retry_strategy"),
+        ("aws_batch_image", "aws_batch_container_image"),
+    ],
+)
+def test_check_rules_refuses_an_unknown_plugin_resource_with_the_closest_name(misspelled, meant):
+    with pytest.raises(WorkflowError) as info:
+        spec.check_rules([rule("align", **{misspelled: 4})], CONFIG, lambda q: Platform.EC2)
+    message = str(info.value)
+    assert f"Rule 'align' sets the resource {misspelled}," in message
+    assert f"Did you mean {meant}?" in message
+    assert message.endswith("\n")
+
+
+def test_an_unknown_resource_with_nothing_close_lists_the_known_ones():
+    with pytest.raises(WorkflowError) as info:
+        spec.check_rules([rule("r", aws_batch_zzz=1)], CONFIG, lambda q: Platform.EC2)
+    assert "Did you mean" not in str(info.value)
+    assert "aws_batch_mem_mb, " in str(info.value)
+
+
+def test_resources_not_named_like_the_plugins_are_left_to_snakemake():
+    spec.check_rules(
+        [rule("r", mem_mb=100, my_own=1, aws_batch_task_timeout=600)],
+        CONFIG,
+        lambda q: Platform.EC2,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "shown"),
+    [
+        ("submit_rate", 0, "--aws-batch-submit-rate"),
+        ("submit_rate", -5.0, "--aws-batch-submit-rate"),
+        ("runnable_warning", -1, "--aws-batch-runnable-warning"),
+        ("runnable_warning", 0, "--aws-batch-runnable-warning"),
+        ("missing_job_grace", 0, "--aws-batch-missing-job-grace"),
+        ("missing_job_grace", 9, "--aws-batch-missing-job-grace"),
+    ],
+)
+def test_pacing_and_watching_settings_are_checked(name, value, shown):
+    with pytest.raises(WorkflowError, match=f"setting {shown}: {value!r}"):
+        spec.global_config(**settings(**{name: value}))
+
+
+def test_pacing_and_watching_settings_are_kept():
+    config_ = spec.global_config(
+        **settings(submit_rate=20, runnable_warning=60, missing_job_grace=10)
+    )
+    assert (config_.submit_rate, config_.runnable_warning, config_.missing_job_grace) == (
+        20.0,
+        60,
+        10,
+    )
+
+
+def test_the_documented_resource_names_are_the_known_ones():
+    import pathlib
+    import re
+
+    further = pathlib.Path(__file__).parents[2] / "docs" / "further.md"
+    text = further.read_text()
+    paragraph = text[text.index("The known names are") :].split("\n\n", 1)[0]
+    documented = set(re.findall(r"`(aws_batch_\w+)`", paragraph))
+    assert documented == {n for n in resources.JOB_RESOURCES if n.startswith("aws_batch_")}
