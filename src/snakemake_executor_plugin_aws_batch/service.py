@@ -86,8 +86,9 @@ class BatchService:
         queues = answer.get("jobQueues", [])
         if not queues:
             raise BatchError(
-                f"AWS Batch job queue {queue!r} does not exist in this account and region. "
-                "Check --aws-batch-job-queue / aws_batch_job_queue and --aws-batch-region."
+                f"AWS Batch job queue {queue!r} does not exist in this account in region "
+                f"{self._batch.meta.region_name}. Check --aws-batch-job-queue / "
+                "aws_batch_job_queue and --aws-batch-region."
             )
         found = queues[0]
         arns = [entry["computeEnvironment"] for entry in found.get("computeEnvironmentOrder", [])]

@@ -157,10 +157,25 @@ def check_rules(
         values = read_values(rule.name, raw)
         check_rule(rule.name, values, config)
         if VCPU in values or GPU in values or JOB_QUEUE in values:
-            platform = platform_of(values.get(JOB_QUEUE, config.default_queue))
+            platform = _platform(rule.name, values, config, platform_of)
             if VCPU in values or GPU in values:
                 # Memory and threads may depend on the job; what is known is checked.
                 fit(platform, _request(rule.name, values, raw, threads=DEFAULT_VCPU), rule.name)
+
+
+def _platform(
+    rule: str,
+    values: Mapping[str, Any],
+    config: GlobalConfig,
+    platform_of: Callable[[str], Platform],
+) -> Platform:
+    """The platform of the rule's queue; a queue the rule names that AWS refuses names the rule."""
+    if JOB_QUEUE not in values:
+        return platform_of(config.default_queue)
+    try:
+        return platform_of(values[JOB_QUEUE])
+    except WorkflowError as exc:
+        raise WorkflowError(f"Rule {rule!r}, resource {JOB_QUEUE}: {exc}") from None
 
 
 def _request(
@@ -189,7 +204,7 @@ def build(
     values = read_values(rule, raw)
     check_rule(rule, values, config)
     queue = values.get(JOB_QUEUE, config.default_queue)
-    platform = platform_of(queue)
+    platform = _platform(rule, values, config, platform_of)
     fitted = fit(platform, _request(rule, values, raw, threads), rule)
     existing = values.get(JOB_DEFINITION, config.job_definition)
     definition: DefinitionSpec | str

@@ -184,5 +184,5 @@ def test_every_public_method_raises_batch_error(stubbed, operation, call, messag
 def test_a_missing_queue_is_a_batch_error(stubbed):
     service, stubber = stubbed
     stubber.add_response("describe_job_queues", {"jobQueues": []})
-    with pytest.raises(BatchError, match="'q' does not exist in this account and region"):
+    with pytest.raises(BatchError, match="'q' does not exist in this account in region us-east-1"):
         service.platform("q")

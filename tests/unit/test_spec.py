@@ -839,3 +839,23 @@ def test_the_documented_resource_names_are_the_known_ones():
     paragraph = text[text.index("The known names are") :].split("\n\n", 1)[0]
     documented = set(re.findall(r"`(aws_batch_\w+)`", paragraph))
     assert documented == {n for n in resources.JOB_RESOURCES if n.startswith("aws_batch_")}
+
+
+def test_a_queue_a_rule_names_that_does_not_exist_names_the_rule():
+    def platform_of(queue: str) -> Platform:
+        if queue == "special-queue":
+            raise WorkflowError("AWS Batch job queue 'special-queue' does not exist.")
+        return Platform.EC2
+
+    expected = "Rule 'special', resource aws_batch_job_queue: AWS Batch job queue 'special-queue'"
+    rules = [rule("special", aws_batch_job_queue="special-queue")]
+    with pytest.raises(WorkflowError, match=expected):
+        spec.check_rules(rules, CONFIG, platform_of)
+    with pytest.raises(WorkflowError, match=expected):
+        spec.build(
+            rule="special",
+            raw={"aws_batch_job_queue": "special-queue"},
+            threads=1,
+            config=CONFIG,
+            platform_of=platform_of,
+        )
