@@ -756,8 +756,9 @@ def test_check_rules_refuses_a_bad_static_value_naming_the_rule():
 
 
 def test_check_rules_fits_a_static_request_to_the_queues_platform():
-    with pytest.raises(WorkflowError, match="Fargate does not offer GPUs"):
+    with pytest.raises(WorkflowError, match="Fargate does not offer GPUs") as info:
         spec.check_rules([rule("train", aws_batch_gpu=1)], CONFIG, lambda q: Platform.FARGATE)
+    assert "rule 'train', resource aws_batch_gpu: 1" in str(info.value)
 
 
 def test_check_rules_checks_values_that_involve_the_settings():
