@@ -68,7 +68,7 @@ def test_vanished_job_is_reported_after_grace(workflow: Any) -> None:
             shell: "sleep 20; touch {output}"
         """
     )
-    process = flow.start("--aws-batch-missing-job-grace", "3")
+    process = flow.start("--aws-batch-missing-job-grace", "10")
     try:
         deadline = time.monotonic() + 60
         while not sent(flow.local, "SubmitJob") and time.monotonic() < deadline:
