@@ -74,7 +74,19 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
         self.jobs = JobBook()
         self.warned: set[str] = set()
         self._sigterm_taken = False
-        spec.check_rules(getattr(self.workflow, "rules", ()), self.config, self.service.platform)
+        spec.check_rules(
+            getattr(self.workflow, "rules", ()),
+            self.config,
+            self.service.platform,
+            self.service.check_definition,
+            max_threads=self._max_threads(),
+        )
+
+    def _max_threads(self) -> int | None:
+        """The most threads Snakemake gives a job (``--max-threads``), if it caps them."""
+        settings = getattr(self.workflow, "resource_settings", None)
+        limit = getattr(settings, "max_threads", None)
+        return limit if isinstance(limit, int) and limit > 0 else None
 
     def _storage_variables(self) -> set[str]:
         factory = self.workflow.spawned_job_args_factory

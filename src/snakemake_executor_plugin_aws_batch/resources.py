@@ -152,11 +152,18 @@ def resource_names(rule: Any) -> list[str]:
     return [str(name) for name in getattr(rule, "resources", None) or {}]
 
 
+THREADS = "_cores"  # how Snakemake keeps a rule's threads among its resources
+
+
 def static_values(rule: Any) -> dict[str, object]:
-    """The rule's plugin resources that are plain values, not functions of wildcards."""
+    """The resources the plugin reads that the rule gives as plain values, and its threads.
+
+    Functions of wildcards are left out. Snakemake's standard resources are kept only
+    as whole numbers (Snakemake 9 has already parsed ``"2h"`` or ``"4GB"`` by then).
+    """
     resources: Any = getattr(rule, "resources", None) or {}
     values: dict[str, object] = {}
-    for name in CHECKED:
+    for name in (*CHECKED, *STANDARD, THREADS):
         try:
             value: Any = resources.get(name)
         except (KeyError, AttributeError):
@@ -166,6 +173,8 @@ def static_values(rule: Any) -> dict[str, object]:
                 continue
             value = value.value
         if value is None or callable(value):
+            continue
+        if name not in CHECKED and (not isinstance(value, int) or isinstance(value, bool)):
             continue
         values[name] = value
     return values

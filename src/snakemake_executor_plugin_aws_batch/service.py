@@ -6,6 +6,7 @@ failures are translated into it in one place, :func:`_failure`.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import threading
 import time
@@ -110,13 +111,46 @@ class BatchService:
 
     # Job definitions ------------------------------------------------------------
     def find_definition(self, name: str) -> str | None:
-        answer = self._call(
-            "DescribeJobDefinitions",
-            lambda: self._batch.describe_job_definitions(jobDefinitionName=name, status="ACTIVE"),
-            SETUP_PATIENCE,
-        )
-        found = sorted(answer.get("jobDefinitions", []), key=lambda d: d.get("revision", 0))
-        return found[-1]["jobDefinitionArn"] if found else None
+        """The ARN of the newest ACTIVE revision of the job definition ``name``, if any."""
+        found = sorted(self._active_definitions(jobDefinitionName=name), key=_revision)
+        return str(found[-1]["jobDefinitionArn"]) if found else None
+
+    def check_definition(self, definition: str) -> None:
+        """Refuse an existing job definition (name, name:revision or ARN) SubmitJob cannot use."""
+        if definition.startswith("arn:"):
+            found = self._active_definitions(jobDefinitions=[definition])
+        else:
+            name, _, revision = definition.partition(":")
+            found = [
+                found
+                for found in self._active_definitions(jobDefinitionName=name)
+                if not revision or str(_revision(found)) == revision
+            ]
+        if not found:
+            raise BatchError(
+                f"AWS Batch has no ACTIVE job definition {definition!r} in this account in "
+                f"region {self._batch.meta.region_name}. Give a name (its newest revision), "
+                "name:revision or ARN that `aws batch describe-job-definitions --status ACTIVE` "
+                "lists, or leave it out to let the plugin register one."
+            )
+
+    def _active_definitions(self, **query: Any) -> list[dict[str, Any]]:
+        definitions: list[dict[str, Any]] = []
+        token: dict[str, Any] = {}
+        while True:
+            page = self._call(
+                "DescribeJobDefinitions",
+                functools.partial(
+                    self._batch.describe_job_definitions, status="ACTIVE", **query, **token
+                ),
+                SETUP_PATIENCE,
+            )
+            definitions += [
+                d for d in page.get("jobDefinitions", []) if d.get("status") == "ACTIVE"
+            ]
+            if not page.get("nextToken"):
+                return definitions
+            token = {"nextToken": page["nextToken"]}
 
     def register_definition(self, request: dict[str, Any]) -> str:
         answer = self._call(
@@ -249,6 +283,10 @@ class BatchService:
 
     def _call_until(self, operation: str, function: Callable[[], Any], deadline: float) -> Any:
         return call(operation, function, health=self.health, deadline=deadline)
+
+
+def _revision(definition: Mapping[str, Any]) -> int:
+    return int(definition.get("revision", 0))
 
 
 def _failure(exc: AwsError, request: Mapping[str, Any] | None = None) -> BatchError:

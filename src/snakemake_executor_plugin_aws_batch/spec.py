@@ -6,10 +6,11 @@ passed in as a function.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
+from typing import Any, TypeVar
 
 from snakemake_interface_common.exceptions import WorkflowError
 
@@ -29,6 +30,7 @@ from .resources import (
     SECRETS,
     SHARE_IDENTIFIER,
     TAGS,
+    THREADS,
     TIMEOUT,
     VCPU,
     check_names,
@@ -37,6 +39,8 @@ from .resources import (
     static_values,
 )
 from .validation import Origin, invalid
+
+T = TypeVar("T")
 
 DEFAULT_VCPU = 1
 DEFAULT_MEMORY_MIB = 1024
@@ -143,24 +147,51 @@ def _secrets_need_execution_role(origin: Origin, value: object) -> WorkflowError
     )
 
 
-def check_rules(
-    rules: Iterable[Any], config: GlobalConfig, platform_of: Callable[[str], Platform]
-) -> None:
-    """The start-up check: every value that is not a function of wildcards, before any job.
+# The threads assumed at start for a rule whose threads are a function of its job: the
+# most Fargate offers, so that nothing a job could be given is refused before it exists.
+UNKNOWN_THREADS = 16
 
-    ``rules`` are Snakemake's rules (a ``name`` and ``resources`` each).
+
+def check_rules(
+    rules: Iterable[Any],
+    config: GlobalConfig,
+    platform_of: Callable[[str], Platform],
+    check_definition: Callable[[str], None],
+    *,
+    max_threads: int | None = None,
+) -> None:
+    """The start-up check: every value that is not a function of the job, before any job.
+
+    ``rules`` are Snakemake's rules (a ``name`` and ``resources`` each). Each rule's plain
+    values go through :func:`build`, as a job's will; each queue and each existing job
+    definition named is asked about once (``check_definition`` raises if it is unusable).
     """
-    platform_of(config.default_queue)  # the queue exists, once
+    platforms = functools.cache(platform_of)
+    platforms(config.default_queue)
+    checked: set[str] = set()
+
+    def check(definition: str, origin: Origin) -> None:
+        if definition not in checked:
+            _attributed(origin, lambda: check_definition(definition))
+            checked.add(definition)
+
+    if config.job_definition is not None:
+        check(config.job_definition, Origin("--aws-batch-job-definition"))
     for rule in rules:
         check_names(rule.name, resource_names(rule))
         raw = static_values(rule)
-        values = read_values(rule.name, raw)
-        check_rule(rule.name, values, config)
-        if VCPU in values or GPU in values or JOB_QUEUE in values:
-            platform = _platform(rule.name, values, config, platform_of)
-            if VCPU in values or GPU in values:
-                # Memory and threads may depend on the job; what is known is checked.
-                fit(platform, _request(rule.name, values, raw, threads=DEFAULT_VCPU), rule.name)
+        threads = raw.get(THREADS)
+        if not isinstance(threads, int):
+            threads = UNKNOWN_THREADS
+        job_spec = build(
+            rule=rule.name,
+            raw=raw,
+            threads=min(threads, max_threads or threads),
+            config=config,
+            platform_of=platforms,
+        )
+        if isinstance(job_spec.definition, str):
+            check(job_spec.definition, Origin(JOB_DEFINITION, rule.name))
 
 
 def _platform(
@@ -172,10 +203,17 @@ def _platform(
     """The platform of the rule's queue; a queue the rule names that AWS refuses names the rule."""
     if JOB_QUEUE not in values:
         return platform_of(config.default_queue)
+    queue = values[JOB_QUEUE]
+    return _attributed(Origin(JOB_QUEUE, rule), lambda: platform_of(queue))
+
+
+def _attributed(origin: Origin, ask: Callable[[], T]) -> T:
+    """What ``ask`` answers about a value; its refusal is prefixed with the value's origin."""
     try:
-        return platform_of(values[JOB_QUEUE])
+        return ask()
     except WorkflowError as exc:
-        raise WorkflowError(f"Rule {rule!r}, resource {JOB_QUEUE}: {exc}") from None
+        where = str(origin)
+        raise WorkflowError(f"{where[0].upper()}{where[1:]}: {exc}") from None
 
 
 def _request(
@@ -307,7 +345,7 @@ def global_config(
     queue = validation.non_empty_string(
         Origin("--aws-batch-job-queue"),
         job_queue,
-        "a job queue name or ARN (SNAKEMAKE_AWS_BATCH_JOB_QUEUE)",
+        "a job queue name or ARN: the setting is required",
     )
     if secrets and not execution_role:
         raise _secrets_need_execution_role(Origin("--aws-batch-secrets"), secrets)

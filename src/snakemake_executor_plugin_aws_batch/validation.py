@@ -42,8 +42,16 @@ class Origin:
 
     def __str__(self) -> str:
         if self.rule is None:
-            return f"setting {self.name}"
+            variable = setting_variable(self.name)
+            return f"setting {self.name}" + (f" ({variable})" if variable else "")
         return f"rule {self.rule!r}, resource {self.name}"
+
+
+def setting_variable(option: str) -> str | None:
+    """The environment variable of a plugin setting: ``SNAKEMAKE_AWS_BATCH_JOB_QUEUE``."""
+    if not option.startswith("--aws-batch-"):
+        return None
+    return "SNAKEMAKE_" + option.removeprefix("--").upper().replace("-", "_")
 
 
 def invalid(origin: Origin, value: object, allowed: str) -> WorkflowError:

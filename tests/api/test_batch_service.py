@@ -136,6 +136,44 @@ class TestDefinitions:
         assert container["img:1"]["executionRoleArn"].endswith("role/exec")
         assert all(d["jobDefinitionName"].startswith("snakemake-") for d in stored)
 
+    @pytest.mark.parametrize("form", ["name", "name:revision", "arn"])
+    def test_an_existing_definition_is_found_in_each_form(
+        self, endpoint: str, clients: Any, calls: Calls, logger: Logger, form: str
+    ) -> None:
+        service = BatchService(clients, logger)
+        arn = service.register_definition(payloads.job_definition(definition()))
+        for _ in range(2):  # a second revision: name:1 is not the newest
+            second = service.register_definition(payloads.job_definition(definition()))
+        name, revision = second.rsplit("/", 1)[1].split(":")
+        given = {"name": name, "name:revision": f"{name}:1", "arn": arn}[form]
+        service.check_definition(given)
+        assert calls["DescribeJobDefinitions"] == 1
+        assert int(revision) > 1
+
+    @pytest.mark.parametrize("given", ["nope", "nope:3", "{name}:99", "{arn}-gone"])
+    def test_a_missing_definition_is_refused_naming_it_and_the_region(
+        self, endpoint: str, clients: Any, logger: Logger, given: str
+    ) -> None:
+        service = BatchService(clients, logger)
+        arn = service.register_definition(payloads.job_definition(definition()))
+        name = arn.rsplit("/", 1)[1].split(":")[0]
+        wanted = given.format(name=name, arn=arn)
+        with pytest.raises(BatchError) as info:
+            service.check_definition(wanted)
+        assert f"no ACTIVE job definition {wanted!r}" in str(info.value)
+        assert f"region {REGION}" in str(info.value)
+
+    def test_a_deregistered_revision_is_refused(
+        self, endpoint: str, clients: Any, logger: Logger
+    ) -> None:
+        service = BatchService(clients, logger)
+        arn = service.register_definition(payloads.job_definition(definition()))
+        boto3.client("batch", region_name=REGION, endpoint_url=endpoint).deregister_job_definition(
+            jobDefinition=arn
+        )
+        with pytest.raises(BatchError, match="no ACTIVE job definition"):
+            service.check_definition(arn)
+
     def test_rerun_registers_nothing(
         self, endpoint: str, clients: Any, calls: Calls, logger: Logger
     ) -> None:

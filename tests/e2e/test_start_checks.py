@@ -48,21 +48,78 @@ CASES = [
         id="misspelled-memory",
     ),
     pytest.param(
+        "aws_batch_retry='{\"attempts\": 3}'",
+        (),
+        ["resource aws_batch_retry", "Did you mean aws_batch_retry_strategy?"],
+        id="misspelled-retry",
+    ),
+    pytest.param(
+        "aws_batch_mem_mb=512",
+        (),
+        ["rule 'second', resource aws_batch_mem_mb: 512", "at least 1024 MiB"],
+        id="memory-alone-ec2",
+    ),
+    pytest.param(
+        'aws_batch_mem_mb=200000, aws_batch_job_queue="FARGATE_QUEUE"',
+        (),
+        ["rule 'second', resource aws_batch_mem_mb: 200000", "Fargate allows"],
+        id="memory-alone-fargate",
+    ),
+    pytest.param(
+        "runtime=0",
+        (),
+        ["rule 'second', resource runtime: 0"],
+        id="runtime-below-a-minute",
+    ),
+    pytest.param(
+        'aws_batch_job_queue="special-queue"',
+        (),
+        [
+            "Rule 'second', resource aws_batch_job_queue: ",
+            "'special-queue' does not exist in this account in region us-east-1",
+        ],
+        id="missing-queue",
+    ),
+    pytest.param(
+        "mem_mb=1024",
+        ("--aws-batch-job-definition", "nope:3"),
+        [
+            "Setting --aws-batch-job-definition (SNAKEMAKE_AWS_BATCH_JOB_DEFINITION): ",
+            "no ACTIVE job definition 'nope:3'",
+        ],
+        id="missing-job-definition-setting",
+    ),
+    pytest.param(
+        'aws_batch_job_definition="nope"',
+        (),
+        ["Rule 'second', resource aws_batch_job_definition: ", "no ACTIVE job definition 'nope'"],
+        id="missing-job-definition-rule",
+    ),
+    pytest.param(
         "mem_mb=1024",
         ("--aws-batch-submit-rate", "0"),
-        ["setting --aws-batch-submit-rate: 0.0", "positive number"],
+        [
+            "setting --aws-batch-submit-rate (SNAKEMAKE_AWS_BATCH_SUBMIT_RATE): 0.0",
+            "positive number",
+        ],
         id="submit-rate-0",
     ),
     pytest.param(
         "mem_mb=1024",
         ("--aws-batch-runnable-warning", "-1"),
-        ["setting --aws-batch-runnable-warning: -1", "at least 1"],
+        [
+            "setting --aws-batch-runnable-warning (SNAKEMAKE_AWS_BATCH_RUNNABLE_WARNING): -1",
+            "at least 1",
+        ],
         id="runnable-warning-negative",
     ),
     pytest.param(
         "mem_mb=1024",
         ("--aws-batch-missing-job-grace", "0"),
-        ["setting --aws-batch-missing-job-grace: 0", "at least 10"],
+        [
+            "setting --aws-batch-missing-job-grace (SNAKEMAKE_AWS_BATCH_MISSING_JOB_GRACE): 0",
+            "at least 10",
+        ],
         id="missing-job-grace-0",
     ),
 ]
@@ -70,8 +127,9 @@ CASES = [
 
 @pytest.mark.parametrize(("resource", "extra", "expected"), CASES)
 def test_refused_at_start_with_nothing_submitted(
-    workflow: Any, resource: str, extra: tuple[str, ...], expected: list[str]
+    workflow: Any, local: Any, resource: str, extra: tuple[str, ...], expected: list[str]
 ) -> None:
+    resource = resource.replace("FARGATE_QUEUE", local.fargate_job_queue)
     flow = workflow(SNAKEFILE.format(resource=resource))
     result = flow.run(*extra)
     assert result.returncode != 0

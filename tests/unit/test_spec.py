@@ -469,7 +469,7 @@ def test_rule_secrets_without_execution_role_name_the_rule_resource():
 def test_global_secrets_without_execution_role_name_the_setting():
     with pytest.raises(WorkflowError) as info:
         spec.check_rule("r", {}, config(execution_role=None, secrets={"A": SM + "a"}))
-    assert "setting --aws-batch-secrets: ['A']." in str(info.value)
+    assert "setting --aws-batch-secrets (SNAKEMAKE_AWS_BATCH_SECRETS): ['A']." in str(info.value)
 
 
 def test_check_rule_passes_without_secrets_or_with_a_role():
@@ -705,7 +705,13 @@ def test_global_config_empty_optional_settings_are_none():
         ({"job_queue": "  "}, ["setting --aws-batch-job-queue"]),
         ({"image": None}, ["--container-image"]),
         ({"image": ""}, ["--container-image"]),
-        ({"task_timeout": 10}, ["setting --aws-batch-task-timeout: 10.", "at least 60"]),
+        (
+            {"task_timeout": 10},
+            [
+                "setting --aws-batch-task-timeout (SNAKEMAKE_AWS_BATCH_TASK_TIMEOUT): 10.",
+                "at least 60",
+            ],
+        ),
         ({"tags": "aws:x=1"}, ["setting --aws-batch-tags", "aws:"]),
         (
             {"secrets": secrets_json(A="a")},
@@ -734,6 +740,10 @@ def rule(name: str, **resources: object) -> types.SimpleNamespace:
     return types.SimpleNamespace(name=name, resources=resources)
 
 
+def check_rules(rules, config, platform_of, check_definition=lambda name: None, **limits):
+    spec.check_rules(rules, config, platform_of, check_definition, **limits)
+
+
 def test_check_rules_asks_for_the_default_queue_then_each_rules_queue():
     asked: list[str] = []
 
@@ -746,24 +756,24 @@ def test_check_rules_asks_for_the_default_queue_then_each_rules_queue():
         rule("special", aws_batch_job_queue="special-q"),
         rule("dynamic", aws_batch_vcpu=lambda wildcards: 4),
     ]
-    spec.check_rules(rules, CONFIG, platform_of)
+    check_rules(rules, CONFIG, platform_of)
     assert asked == ["default-q", "special-q"]
 
 
 def test_check_rules_refuses_a_bad_static_value_naming_the_rule():
     with pytest.raises(WorkflowError, match=r"aws_batch_vcpu.*'align'|'align'.*aws_batch_vcpu"):
-        spec.check_rules([rule("align", aws_batch_vcpu=0)], CONFIG, lambda q: Platform.EC2)
+        check_rules([rule("align", aws_batch_vcpu=0)], CONFIG, lambda q: Platform.EC2)
 
 
 def test_check_rules_fits_a_static_request_to_the_queues_platform():
     with pytest.raises(WorkflowError, match="Fargate does not offer GPUs") as info:
-        spec.check_rules([rule("train", aws_batch_gpu=1)], CONFIG, lambda q: Platform.FARGATE)
+        check_rules([rule("train", aws_batch_gpu=1)], CONFIG, lambda q: Platform.FARGATE)
     assert "rule 'train', resource aws_batch_gpu: 1" in str(info.value)
 
 
 def test_check_rules_checks_values_that_involve_the_settings():
     with pytest.raises(WorkflowError, match="execution role"):
-        spec.check_rules(
+        check_rules(
             [rule("db", aws_batch_secrets=secrets_json(A="a"))],
             config(execution_role=None),
             lambda q: Platform.EC2,
@@ -782,7 +792,7 @@ def test_check_rules_checks_values_that_involve_the_settings():
 )
 def test_check_rules_refuses_an_unknown_plugin_resource_with_the_closest_name(misspelled, meant):
     with pytest.raises(WorkflowError) as info:
-        spec.check_rules([rule("align", **{misspelled: 4})], CONFIG, lambda q: Platform.EC2)
+        check_rules([rule("align", **{misspelled: 4})], CONFIG, lambda q: Platform.EC2)
     message = str(info.value)
     assert f"Rule 'align' sets the resource {misspelled}," in message
     assert f"Did you mean {meant}?" in message
@@ -791,13 +801,13 @@ def test_check_rules_refuses_an_unknown_plugin_resource_with_the_closest_name(mi
 
 def test_an_unknown_resource_with_nothing_close_lists_the_known_ones():
     with pytest.raises(WorkflowError) as info:
-        spec.check_rules([rule("r", aws_batch_zzz=1)], CONFIG, lambda q: Platform.EC2)
+        check_rules([rule("r", aws_batch_zzz=1)], CONFIG, lambda q: Platform.EC2)
     assert "Did you mean" not in str(info.value)
     assert "aws_batch_mem_mb, " in str(info.value)
 
 
 def test_resources_not_named_like_the_plugins_are_left_to_snakemake():
-    spec.check_rules(
+    check_rules(
         [rule("r", mem_mb=100, my_own=1, aws_batch_task_timeout=600)],
         CONFIG,
         lambda q: Platform.EC2,
@@ -816,8 +826,10 @@ def test_resources_not_named_like_the_plugins_are_left_to_snakemake():
     ],
 )
 def test_pacing_and_watching_settings_are_checked(name, value, shown):
-    with pytest.raises(WorkflowError, match=f"setting {shown}: {value!r}"):
+    variable = "SNAKEMAKE_" + shown[2:].upper().replace("-", "_")
+    with pytest.raises(WorkflowError) as info:
         spec.global_config(**settings(**{name: value}))
+    assert f"setting {shown} ({variable}): {value!r}" in str(info.value)
 
 
 def test_pacing_and_watching_settings_are_kept():
@@ -851,7 +863,7 @@ def test_a_queue_a_rule_names_that_does_not_exist_names_the_rule():
     expected = "Rule 'special', resource aws_batch_job_queue: AWS Batch job queue 'special-queue'"
     rules = [rule("special", aws_batch_job_queue="special-queue")]
     with pytest.raises(WorkflowError, match=expected):
-        spec.check_rules(rules, CONFIG, platform_of)
+        check_rules(rules, CONFIG, platform_of)
     with pytest.raises(WorkflowError, match=expected):
         spec.build(
             rule="special",
@@ -860,3 +872,91 @@ def test_a_queue_a_rule_names_that_does_not_exist_names_the_rule():
             config=CONFIG,
             platform_of=platform_of,
         )
+
+
+# Every plain value is checked at start, whatever else the rule sets.
+
+
+@pytest.mark.parametrize(
+    ("resources", "platform", "fragments"),
+    [
+        ({"aws_batch_mem_mb": 512}, Platform.EC2, ["aws_batch_mem_mb: 512", "at least 1024"]),
+        ({"aws_batch_mem_mb": 200000}, Platform.FARGATE, ["aws_batch_mem_mb: 200000"]),
+        ({"mem_mb": 200000}, Platform.FARGATE, ["resource mem_mb: 200000"]),
+        ({"runtime": 0}, Platform.EC2, ["resource runtime: 0"]),
+        ({"gpu": 1}, Platform.FARGATE, ["resource gpu: 1", "Fargate does not offer GPUs"]),
+        ({"disk_mb": 300_000}, Platform.FARGATE, ["resource disk_mb: 300000"]),
+        ({"_cores": 2, "aws_batch_mem_mb": 30720}, Platform.FARGATE, ["aws_batch_mem_mb: 30720"]),
+        ({"_cores": 64}, Platform.FARGATE, ["resource threads: '64'"]),
+    ],
+)
+def test_a_plain_value_alone_is_checked_at_start(resources, platform, fragments):
+    with pytest.raises(WorkflowError) as info:
+        check_rules([rule("one", **resources)], CONFIG, lambda q: platform)
+    for fragment in fragments:
+        assert fragment in str(info.value)
+    assert "'one'" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "resources",
+    [
+        # Threads that are a function of the job may reach what the memory needs.
+        {"_cores": lambda wildcards: 8, "aws_batch_mem_mb": 30720},
+        {"aws_batch_mem_mb": lambda wildcards: 200000},
+        {"mem_mb": "200 GB"},  # a string Snakemake has not parsed: left to the job
+        {"_cores": 4, "aws_batch_mem_mb": 30720},
+    ],
+)
+def test_what_depends_on_the_job_is_left_to_its_submission(resources):
+    check_rules([rule("one", **resources)], CONFIG, lambda q: Platform.FARGATE)
+
+
+def test_max_threads_caps_the_threads_checked_at_start():
+    rules = [rule("one", _cores=64)]
+    check_rules(rules, CONFIG, lambda q: Platform.FARGATE, max_threads=16)
+    with pytest.raises(WorkflowError, match="threads"):
+        check_rules(rules, CONFIG, lambda q: Platform.FARGATE)
+
+
+def test_a_fargate_queue_without_an_execution_role_is_refused_at_start():
+    with pytest.raises(WorkflowError, match="Fargate jobs need an execution role"):
+        check_rules([rule("one")], config(execution_role=None), lambda q: Platform.FARGATE)
+
+
+def test_each_existing_job_definition_is_looked_up_once_at_start():
+    asked: list[str] = []
+    rules = [
+        rule("a"),
+        rule("b", aws_batch_job_definition="special:2"),
+        rule("c", aws_batch_job_definition="special:2"),
+        rule("d", aws_batch_job_definition=lambda wildcards: "later"),
+    ]
+    check_rules(rules, config(job_definition="shared"), lambda q: Platform.EC2, asked.append)
+    assert asked == ["shared", "special:2"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "rules", "prefix"),
+    [
+        (
+            {"job_definition": "nope:3"},
+            [],
+            "Setting --aws-batch-job-definition (SNAKEMAKE_AWS_BATCH_JOB_DEFINITION): ",
+        ),
+        (
+            {},
+            [rule("r", aws_batch_job_definition="nope:3")],
+            "Rule 'r', resource aws_batch_job_definition: ",
+        ),
+    ],
+)
+def test_a_missing_job_definition_is_refused_at_start_naming_where_it_was_given(
+    changes, rules, prefix
+):
+    def check_definition(name: str) -> None:
+        raise WorkflowError(f"AWS Batch has no ACTIVE job definition {name!r}.")
+
+    with pytest.raises(WorkflowError) as info:
+        check_rules(rules, config(**changes), lambda q: Platform.EC2, check_definition)
+    assert str(info.value) == prefix + "AWS Batch has no ACTIVE job definition 'nope:3'."

@@ -38,7 +38,11 @@ def test_origin_of_a_rule_resource_names_rule_and_resource():
 
 
 def test_origin_of_a_setting_names_the_setting():
-    assert str(v.Origin("--aws-batch-task-timeout")) == "setting --aws-batch-task-timeout"
+    assert (
+        str(v.Origin("--aws-batch-task-timeout"))
+        == "setting --aws-batch-task-timeout (SNAKEMAKE_AWS_BATCH_TASK_TIMEOUT)"
+    )
+    assert str(v.Origin("--container-image")) == "setting --container-image"
 
 
 def test_invalid_builds_a_workflow_error_with_origin_value_and_allowed():
