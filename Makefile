@@ -12,11 +12,17 @@ help:
 	@echo "make bench  run the benchmarks (100, 1,000 and 10,000 jobs)"
 
 LOCAL := packages/snakemake-aws-batch-local
+DEMO_STAMP := $(VENV)/.installed-demo
 
-# The plugin and the local AWS Batch endpoint (a distribution of its own), both from here.
-$(STAMP): pyproject.toml $(LOCAL)/pyproject.toml
+# The plugin and the local AWS Batch endpoint (a distribution of its own), both from
+# here: what the demo needs first, the test tools on top of it.
+$(DEMO_STAMP): pyproject.toml $(LOCAL)/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e $(LOCAL) -e '.[demo]'
+	touch $(DEMO_STAMP)
+
+$(STAMP): $(DEMO_STAMP)
 	$(BIN)/python -m pip install -q -e $(LOCAL) -e '.[test]'
 	touch $(STAMP)
 
@@ -41,7 +47,7 @@ test: lint typecheck $(IAC_STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit
 
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	$(BIN)/python examples/run_demo.py
 
 bench: $(STAMP)

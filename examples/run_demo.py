@@ -2,7 +2,8 @@
 
 Starts the endpoint, stores a secret, runs ``snakemake --executor aws-batch`` on
 ``examples/demo/Snakefile`` with S3 default storage, prints a table of the AWS Batch
-jobs and the results, and stops the endpoint.
+jobs and the results, and stops the endpoint. The workflow runs in ``.demo/`` (made
+afresh each time), which keeps Snakemake's log after the run.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,11 +22,14 @@ from snakemake_aws_batch_local import LocalBatch
 
 HERE = Path(__file__).resolve().parent
 WORKFLOW = HERE / "demo"
+WORKDIR = HERE.parent / ".demo"
 SECRET_NAME = "demo/api-token"
 
 
 def main() -> int:
-    workdir = Path(tempfile.mkdtemp(prefix="aws-batch-demo-"))
+    workdir = WORKDIR
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
     shutil.copy(WORKFLOW / "Snakefile", workdir / "Snakefile")
     with LocalBatch(status_pace_seconds=0.2) as local:
         os.environ.update(local.env())  # this process talks to the local endpoint too
@@ -51,7 +54,7 @@ def main() -> int:
         batch = session.client("batch", endpoint_url=local.endpoint_url)
         print_jobs(batch, [local.job_queue, local.fargate_job_queue])
         print_results(session.client("s3", endpoint_url=local.endpoint_url), local.storage_prefix)
-    shutil.rmtree(workdir, ignore_errors=True)
+    print(f"\nThe workflow's folder, with Snakemake's log under .snakemake/log: {workdir}")
     if result.returncode != 0:
         print(f"\nThe workflow failed (exit code {result.returncode}).")
     return result.returncode

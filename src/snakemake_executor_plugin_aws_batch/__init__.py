@@ -1,7 +1,7 @@
 """Snakemake executor plugin for AWS Batch: ``snakemake --executor aws-batch``."""
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
 from snakemake_interface_executor_plugins.settings import (
     CommonSettings,
@@ -13,8 +13,18 @@ from .executor import Executor
 __all__ = ["Executor", "ExecutorSettings", "common_settings"]
 
 
-def _setting(help_text: str, *, required: bool = False, **extra: object) -> dict[str, object]:
-    return {"help": help_text, "env_var": True, "required": required, **extra}
+def _setting(default: object, help_text: str, *, required: bool = False) -> Any:
+    """A setting's field; its help ends with its default, or says that it is required."""
+    if required:
+        shown = "Required."
+    elif isinstance(default, bool):
+        shown = f"Default: {'on' if default else 'off'}."
+    elif default is None:
+        shown = "Default: unset."
+    else:
+        shown = f"Default: {default}."
+    metadata = {"help": f"{help_text} {shown}", "env_var": True, "required": required}
+    return field(default=default, metadata=metadata)
 
 
 @dataclass
@@ -25,110 +35,76 @@ class ExecutorSettings(ExecutorSettingsBase):  # type: ignore[misc]
     and ``typing.Optional``, hence no ``X | None`` here.
     """
 
-    region: Optional[str] = field(
-        default=None,
-        metadata=_setting(
-            "AWS region of the Batch queue. Unset: the standard AWS region chain "
-            "(AWS_REGION, AWS_DEFAULT_REGION, the AWS config file)."
-        ),
+    region: Optional[str] = _setting(
+        None,
+        "AWS region of the Batch queue. Unset: the standard AWS region chain "
+        "(AWS_REGION, AWS_DEFAULT_REGION, the AWS config file).",
     )
-    job_queue: Optional[str] = field(
-        default=None,
-        metadata=_setting(
-            "Name or ARN of the AWS Batch job queue jobs go to (a rule can pick "
-            "another with the aws_batch_job_queue resource).",
-            required=True,
-        ),
+    job_queue: Optional[str] = _setting(
+        None,
+        "Name or ARN of the AWS Batch job queue jobs go to (a rule can pick "
+        "another with the aws_batch_job_queue resource).",
+        required=True,
     )
-    job_role: Optional[str] = field(
-        default=None,
-        metadata=_setting(
-            "ARN of the IAM role the job's container uses to reach AWS "
-            "(e.g. S3 for Snakemake's storage)."
-        ),
+    job_role: Optional[str] = _setting(
+        None,
+        "ARN of the IAM role the job's container uses to reach AWS "
+        "(e.g. S3 for Snakemake's storage).",
     )
-    execution_role: Optional[str] = field(
-        default=None,
-        metadata=_setting(
-            "ARN of the IAM execution role that pulls images, fetches secrets and "
-            "writes logs. Required for Fargate and for secrets."
-        ),
+    execution_role: Optional[str] = _setting(
+        None,
+        "ARN of the IAM execution role that pulls images, fetches secrets and "
+        "writes logs. Required for Fargate and for secrets.",
     )
-    task_timeout: int = field(
-        default=300,
-        metadata=_setting(
-            "Default time limit of one job attempt, in seconds (at least 60). "
-            "A rule's aws_batch_timeout or runtime takes precedence."
-        ),
+    task_timeout: int = _setting(
+        300,
+        "Default time limit of one job attempt, in seconds (at least 60). "
+        "A rule's aws_batch_timeout or runtime takes precedence.",
     )
-    tags: Optional[str] = field(
-        default=None,
-        metadata=_setting(
-            "Tags for every job, as key=value,key2=value2 (at most 50; keys may "
-            "not start with 'aws:'). Propagated to the ECS task."
-        ),
+    tags: Optional[str] = _setting(
+        None,
+        "Tags for every job, as key=value,key2=value2 (at most 50; keys may "
+        "not start with 'aws:'). Propagated to the ECS task.",
     )
-    secrets: Optional[str] = field(
-        default=None,
-        metadata=_setting(
-            "Secrets for every job, as a JSON array of "
-            '{"name": ENV_VAR, "valueFrom": SECRET_OR_PARAMETER_ARN}. '
-            "Needs --aws-batch-execution-role."
-        ),
+    secrets: Optional[str] = _setting(
+        None,
+        "Secrets for every job, as a JSON array of "
+        '{"name": ENV_VAR, "valueFrom": SECRET_OR_PARAMETER_ARN}. '
+        "Needs --aws-batch-execution-role.",
     )
-    scheduling_priority: Optional[int] = field(
-        default=None,
-        metadata=_setting(
-            "Scheduling priority of every job (0-9999) on queues with a fair-share "
-            "scheduling policy."
-        ),
+    scheduling_priority: Optional[int] = _setting(
+        None,
+        "Scheduling priority of every job (0-9999) on queues with a fair-share scheduling policy.",
     )
-    share_identifier: Optional[str] = field(
-        default=None,
-        metadata=_setting(
-            "Share identifier of every job, for queues with a fair-share scheduling policy."
-        ),
+    share_identifier: Optional[str] = _setting(
+        None, "Share identifier of every job, for queues with a fair-share scheduling policy."
     )
-    job_definition: Optional[str] = field(
-        default=None,
-        metadata=_setting(
-            "Name or ARN of an existing job definition to run every job on, through "
-            "overrides only (no job definition is registered)."
-        ),
+    job_definition: Optional[str] = _setting(
+        None,
+        "Name or ARN of an existing job definition to run every job on, through "
+        "overrides only (no job definition is registered).",
     )
-    assign_public_ip: bool = field(
-        default=False,
-        metadata=_setting(
-            "Give Fargate jobs a public IP address (needed in a public subnet "
-            "without a NAT gateway to pull images)."
-        ),
+    assign_public_ip: bool = _setting(
+        False,
+        "Give Fargate jobs a public IP address (needed in a public subnet "
+        "without a NAT gateway to pull images).",
     )
-    forward_storage_credentials: bool = field(
-        default=False,
-        metadata=_setting(
-            "Pass storage plugin credentials (keys, tokens) to jobs as plain "
-            "environment variables. Off by default: jobs should reach storage "
-            "through --aws-batch-job-role instead."
-        ),
+    forward_storage_credentials: bool = _setting(
+        False,
+        "Pass storage plugin credentials (keys, tokens) to jobs as plain "
+        "environment variables. Off by default: jobs should reach storage "
+        "through --aws-batch-job-role instead.",
     )
-    submit_rate: float = field(
-        default=50.0,
-        metadata=_setting(
-            "Largest number of SubmitJob calls per second (AWS allows 50 per account)."
-        ),
+    submit_rate: float = _setting(
+        50.0, "Largest number of SubmitJob calls per second (AWS allows 50 per account)."
     )
-    runnable_warning: int = field(
-        default=900,
-        metadata=_setting(
-            "Warn when a job has been RUNNABLE for this many seconds (it may not fit "
-            "any compute environment of its queue)."
-        ),
+    runnable_warning: int = _setting(
+        900,
+        "Warn when a job has been RUNNABLE for this many seconds (it may not fit "
+        "any compute environment of its queue).",
     )
-    missing_job_grace: int = field(
-        default=120,
-        metadata=_setting(
-            "Report a job as failed when AWS Batch has not known its id for this many seconds."
-        ),
+    missing_job_grace: int = _setting(
+        120, "Report a job as failed when AWS Batch has not known its id for this many seconds."
     )
 
 
