@@ -104,7 +104,8 @@ class BatchService:
         facts = queue_facts(queue, found, environments)
         if not facts.usable:
             self._logger.warning(
-                f"AWS Batch job queue {queue!r} is {found.get('state')} ({found.get('status')}): "
+                f"AWS Batch job queue {queue!r} in region {self._batch.meta.region_name} is "
+                f"{found.get('state')} ({found.get('status')}): "
                 "its jobs will wait in RUNNABLE until it is enabled and valid."
             )
         return facts
@@ -179,7 +180,7 @@ class BatchService:
         try:
             return self._submit(final, marker, pace)
         except AwsError as exc:
-            raise _failure(exc, final) from exc
+            raise _failure(exc, final, rule=rule, region=self._batch.meta.region_name) from exc
 
     def _submit(self, request: dict[str, Any], marker: str, pace: Pace | None) -> str:
         deadline = _deadline(SUBMIT_PATIENCE)
@@ -289,7 +290,13 @@ def _revision(definition: Mapping[str, Any]) -> int:
     return int(definition.get("revision", 0))
 
 
-def _failure(exc: AwsError, request: Mapping[str, Any] | None = None) -> BatchError:
+def _failure(
+    exc: AwsError,
+    request: Mapping[str, Any] | None = None,
+    *,
+    rule: str | None = None,
+    region: str | None = None,
+) -> BatchError:
     """The one translation of an AWS failure into the message the user sees."""
     if request is not None and exc.operation == "SubmitJob":
         if exc.transient:
@@ -298,7 +305,7 @@ def _failure(exc: AwsError, request: Mapping[str, Any] | None = None) -> BatchEr
                 f"{SUBMIT_PATIENCE // 60} minutes of retries: {exc.code}: {exc.message}"
             )
         return BatchError(
-            f"AWS Batch refused job {request['jobName']} on queue {request['jobQueue']}: "
-            f"{exc.code}: {exc.message}"
+            f"AWS Batch refused job {request['jobName']} of rule {rule!r} on queue "
+            f"{request['jobQueue']} in region {region}: {exc.code}: {exc.message}"
         )
     return BatchError(f"AWS Batch API {exc.operation} failed: {exc.code}: {exc.message}")

@@ -123,7 +123,7 @@ def test_the_request_sent_carries_the_marker_and_the_caller_keeps_its_own(stubbe
     assert "environment" not in REQUEST["containerOverrides"]
 
 
-def test_a_refused_submission_names_the_job_and_the_queue(stubbed):
+def test_a_refused_submission_names_the_job_rule_queue_and_region(stubbed):
     service, stubber = stubbed
     stubber.add_client_error(
         "submit_job", service_error_code="ClientException", service_message="no such queue"
@@ -131,7 +131,8 @@ def test_a_refused_submission_names_the_job_and_the_queue(stubbed):
     with pytest.raises(BatchError) as info:
         service.submit(REQUEST, rule="r")
     assert str(info.value) == (
-        "AWS Batch refused job snakejob-r-1 on queue q: ClientException: no such queue"
+        "AWS Batch refused job snakejob-r-1 of rule 'r' on queue q in region "
+        f"{service._batch.meta.region_name}: ClientException: no such queue"
     )
 
 
