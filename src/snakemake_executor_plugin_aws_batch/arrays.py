@@ -1,4 +1,7 @@
-"""Array jobs: the one command of many Snakemake jobs of a rule, and how many fit. Pure.
+"""Array jobs: which jobs share one, its command, how many fit, when to look at children.
+
+Pure functions, for the executor to submit many Snakemake jobs of a rule in one
+SubmitJob and to watch them with few calls.
 
 The commands of one rule's jobs are the same but for a stretch in the middle (the
 job's ``--target-jobs`` value, sometimes its ``--unneeded-temp-files``). An array's
@@ -12,8 +15,9 @@ from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 INDEX_VARIABLE = "AWS_BATCH_JOB_ARRAY_INDEX"
 MIN_SIZE = 2  # AWS's smallest array
@@ -102,3 +106,54 @@ def chunks(parts: Split, budget: int) -> Iterator[tuple[int, int]]:
             stop += 1
         yield start, stop
         start = stop
+
+
+# Grouping ---------------------------------------------------------------------------
+
+
+def group_key(request: Mapping[str, Any], *, rule: str, attempt: int) -> str:
+    """What the jobs of one array share: their whole SubmitJob request but name and command.
+
+    ``request`` is a job's request before the plugin's per-submission marker is added.
+    """
+    overrides = {k: v for k, v in request["containerOverrides"].items() if k != "command"}
+    rest = {k: v for k, v in request.items() if k not in ("jobName", "containerOverrides")}
+    return json.dumps([rule, attempt, overrides, rest], sort_keys=True, separators=(",", ":"))
+
+
+def groups(keys: Sequence[str | None], min_size: int) -> tuple[list[list[int]], list[int]]:
+    """Positions of the jobs to submit as arrays (one list per key), and of the others.
+
+    A job whose key is None always goes alone; so do all jobs when ``min_size`` is 0,
+    and the jobs of a key that has fewer than ``min_size`` (and than :data:`MIN_SIZE`).
+    Both lists keep the jobs' order.
+    """
+    by_key: dict[str, list[int]] = {}
+    for position, key in enumerate(keys):
+        if key is not None:
+            by_key.setdefault(key, []).append(position)
+    wanted = max(min_size, MIN_SIZE)
+    grouped = [members for members in by_key.values() if min_size > 0 and len(members) >= wanted]
+    in_arrays = {position for members in grouped for position in members}
+    return grouped, [position for position in range(len(keys)) if position not in in_arrays]
+
+
+# Status -----------------------------------------------------------------------------
+
+FINISHED = ("SUCCEEDED", "FAILED")
+
+
+def children_may_have_finished(parent: Mapping[str, Any], known_finished: int) -> bool:
+    """Whether a status round must look at an array's children, from its parent alone.
+
+    The parent's ``statusSummary`` counts its children by state; AWS updates it a
+    little after the children change (``statusSummaryLastUpdatedAt``), so it may lag.
+    A parent that has itself finished (SUCCEEDED, or FAILED because a child failed)
+    is looked at until every child is known, whatever its summary says.
+    """
+    summary = parent.get("arrayProperties", {}).get("statusSummary", {})
+    finished = sum(int(summary.get(state, 0)) for state in FINISHED)
+    size = int(parent.get("arrayProperties", {}).get("size", 0))
+    if known_finished >= size > 0:
+        return False
+    return finished > known_finished or parent.get("status") in FINISHED

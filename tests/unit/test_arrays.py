@@ -116,3 +116,101 @@ def test_a_job_over_the_budget_alone_is_a_range_of_its_own():
 def test_split_of_nothing_is_refused():
     with pytest.raises(ValueError, match="no commands"):
         arrays.split([])
+
+
+# Grouping
+
+
+def request(**changes):
+    base = {
+        "jobName": "snakejob-map-1",
+        "jobQueue": "q",
+        "jobDefinition": "arn:def:1",
+        "containerOverrides": {
+            "command": ["/bin/sh", "-c", "run 1"],
+            "resourceRequirements": [{"type": "VCPU", "value": "1"}],
+            "environment": [{"name": "A", "value": "1"}],
+        },
+        "timeout": {"attemptDurationSeconds": 600},
+    }
+    for name, value in changes.items():
+        if name in base["containerOverrides"]:
+            base["containerOverrides"] = {**base["containerOverrides"], name: value}
+        else:
+            base[name] = value
+    return base
+
+
+def key(rule="map", attempt=1, **changes):
+    return arrays.group_key(request(**changes), rule=rule, attempt=attempt)
+
+
+def test_jobs_differing_only_in_name_and_command_share_a_key():
+    assert key(jobName="snakejob-map-2", command=["/bin/sh", "-c", "run 2"]) == key()
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"rule": "other"},
+        {"attempt": 2},
+        {"jobQueue": "q2"},
+        {"jobDefinition": "arn:def:2"},
+        {"resourceRequirements": [{"type": "VCPU", "value": "2"}]},
+        {"environment": [{"name": "A", "value": "2"}]},
+        {"timeout": {"attemptDurationSeconds": 601}},
+        {"retryStrategy": {"attempts": 2}},
+        {"tags": {"a": "b"}},
+        {"schedulingPriorityOverride": 1},
+        {"shareIdentifier": "s"},
+        {"consumableResourcePropertiesOverride": {"consumableResourceList": []}},
+    ],
+)
+def test_any_other_difference_gives_another_key(changes):
+    assert key(**changes) != key()
+
+
+def test_groups_of_enough_jobs_become_arrays_in_order_and_the_rest_go_alone():
+    keys = ["a", "b", "a", None, "a", "b", "c"]
+    assert arrays.groups(keys, 3) == ([[0, 2, 4]], [1, 3, 5, 6])
+    assert arrays.groups(keys, 2) == ([[0, 2, 4], [1, 5]], [3, 6])
+
+
+def test_min_size_zero_turns_arrays_off_and_one_still_needs_two_jobs():
+    keys = ["a", "a", "b"]
+    assert arrays.groups(keys, 0) == ([], [0, 1, 2])
+    assert arrays.groups(keys, 1) == ([[0, 1]], [2])
+
+
+@given(st.lists(st.one_of(st.none(), st.sampled_from("abcd")), max_size=50), st.integers(0, 6))
+def test_every_job_is_placed_exactly_once(keys, min_size):
+    grouped, alone = arrays.groups(keys, min_size)
+    placed = [position for members in grouped for position in members] + alone
+    assert sorted(placed) == list(range(len(keys)))
+    for members in grouped:
+        assert len({keys[p] for p in members}) == 1
+        assert None not in {keys[p] for p in members}
+        assert len(members) >= max(min_size, 2)
+
+
+# Status arithmetic
+
+
+def parent(status="PENDING", size=10, **summary):
+    return {"status": status, "arrayProperties": {"size": size, "statusSummary": summary}}
+
+
+@pytest.mark.parametrize(
+    ("described", "known", "expected"),
+    [
+        (parent(RUNNING=10), 0, False),  # nothing finished: the parent alone is enough
+        (parent(RUNNING=7, SUCCEEDED=3), 3, False),  # every finish is known already
+        (parent(RUNNING=7, SUCCEEDED=2, FAILED=1), 2, True),  # one new
+        (parent(RUNNING=10), 4, False),  # a lagging summary says less than is known
+        (parent("SUCCEEDED", RUNNING=10), 4, True),  # finished parent, summary behind
+        (parent("FAILED", SUCCEEDED=9, FAILED=1), 10, False),  # every child known
+        (parent("SUBMITTED", size=0), 0, False),
+    ],
+)
+def test_children_are_looked_at_only_when_one_may_have_finished(described, known, expected):
+    assert arrays.children_may_have_finished(described, known) is expected
