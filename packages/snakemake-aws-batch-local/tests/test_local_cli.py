@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -122,3 +123,77 @@ def test_cli_rejects_bad_values(args: list[str], message: str) -> None:
     )
     assert done.returncode == 2
     assert message in done.stderr
+
+
+def local_cli(*args: str, **options: Any) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "snakemake_aws_batch_local", *args], text=True, **options
+    )
+
+
+def test_env_file_appears_whole_once_the_endpoint_answers(tmp_path: Path) -> None:
+    env_file = tmp_path / "local.env"
+    # Started before the endpoint, as in the quick start: it waits for the file.
+    waiter = local_cli("wait", "--env-file", str(env_file), "--timeout", "120")
+    process = local_cli(
+        "--env-file", str(env_file), "--engine", "process", stdout=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not env_file.exists():
+            assert process.poll() is None, "the endpoint exited"
+            assert time.monotonic() < deadline, "no env file"
+            time.sleep(0.001)
+        # At once: the file is whole, a shell can source it, and the endpoint answers.
+        sourced = subprocess.run(
+            ["sh", "-c", '. "$1" && printf "%s %s" "$AWS_ENDPOINT_URL" "$AWS_DEFAULT_REGION"',
+             "sh", str(env_file)],
+            capture_output=True, text=True, check=True, timeout=30,
+        )  # fmt: skip
+        endpoint_url, region = sourced.stdout.split()
+        exported = {"AWS_ENDPOINT_URL": endpoint_url, "AWS_DEFAULT_REGION": region}
+        queues = aws(exported, "batch").describe_job_queues()["jobQueues"]
+        assert "snakemake-local-queue" in {q["jobQueueName"] for q in queues}
+        assert env_file.read_text().count("export ") == 11
+        assert waiter.wait(timeout=30) == 0
+        assert [p.name for p in tmp_path.iterdir()] == ["local.env"]  # no partial file left
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+        assert not env_file.exists()  # an endpoint gone leaves no env file behind
+    finally:
+        for child in (process, waiter):
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+
+
+def test_wait_gives_up_on_a_file_whose_endpoint_is_gone(tmp_path: Path) -> None:
+    with socket.socket() as closed:  # a port nobody listens on once the socket is closed
+        closed.bind(("127.0.0.1", 0))
+        gone = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    env_file = tmp_path / "local.env"
+    env_file.write_text(
+        f"export AWS_ENDPOINT_URL={gone}\nexport SNAKEMAKE_AWS_BATCH_LOCAL_CONTROL_URL={gone}\n"
+    )
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "snakemake_aws_batch_local", "wait", "--env-file", str(env_file),
+         "--timeout", "0.5"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "no endpoint answered" in done.stderr
+    assert time.monotonic() - started < 30
+    missing = subprocess.run(
+        [sys.executable, "-m", "snakemake_aws_batch_local", "wait"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert missing.returncode == 2
+    assert "--env-file" in missing.stderr
+    endless = subprocess.run(
+        [sys.executable, "-m", "snakemake_aws_batch_local", "wait", "--env-file", str(env_file),
+         "--timeout", "nan"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert endless.returncode == 2
+    assert "a number of seconds" in endless.stderr

@@ -1,14 +1,19 @@
-"""``snakemake-aws-batch-local``: serve a local AWS Batch until interrupted."""
+"""``snakemake-aws-batch-local``: serve a local AWS Batch until interrupted, or wait for one."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
+import math
 import os
 import shlex
 import signal
 import sys
+import tempfile
 import threading
+import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +36,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="snakemake-aws-batch-local",
         description="Serve a local AWS Batch (with S3, CloudWatch Logs, Secrets Manager, SSM, "
         "IAM and EC2) on 127.0.0.1, print the environment that points Snakemake at it, and "
-        "run until SIGINT or SIGTERM.",
+        "run until SIGINT or SIGTERM. `snakemake-aws-batch-local wait --env-file PATH` waits "
+        "until the endpoint that writes PATH answers (see `wait --help`).",
     )
     parser.add_argument("action", nargs="?", default="serve", choices=["serve"])
     parser.add_argument("--port", type=int, default=0, help="port (default: any free one)")
@@ -42,7 +48,12 @@ def _parser() -> argparse.ArgumentParser:
         default="auto",
         help="where job commands run: a Docker engine if one answers (auto), or local processes",
     )
-    parser.add_argument("--env-file", type=Path, help="also write the export lines to this file")
+    parser.add_argument(
+        "--env-file",
+        type=Path,
+        help="also write the export lines to this file: removed at start, written at once when "
+        "the endpoint answers, removed at exit",
+    )
     parser.add_argument(
         "--poll-seconds",
         type=_poll_seconds,
@@ -90,10 +101,94 @@ def knob_values(args: argparse.Namespace) -> dict[str, Any]:
     return {name: value for name, value in given.items() if value is not None}
 
 
+def _timeout(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"a number of seconds (0 or more), not {text!r}")
+    return value
+
+
+def _wait_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="snakemake-aws-batch-local wait",
+        description="Wait until the endpoint started with `--env-file PATH` has written PATH "
+        "and answers; exit 0 then, or 1 after the timeout.",
+    )
+    parser.add_argument("--env-file", type=Path, required=True)
+    parser.add_argument(
+        "--timeout", type=_timeout, default=60.0, help="seconds to wait at most (default: 60)"
+    )
+    return parser
+
+
 def _write_atomically(path: Path, text: str) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text)
-    os.replace(partial, path)
+    """Write ``path`` whole or not at all: a reader never sees it half-written."""
+    descriptor, partial = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=".partial"
+    )
+    try:
+        with os.fdopen(descriptor, "w") as stream:
+            stream.write(text)
+        os.replace(partial, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(partial)
+        raise
+
+
+def _remove_if_ours(path: Path, text: str) -> None:
+    with contextlib.suppress(OSError):
+        if path.read_text() == text:
+            path.unlink()
+
+
+def parse_exports(text: str) -> dict[str, str]:
+    """The variables of ``export K=V`` lines (as written to ``--env-file``)."""
+    variables = {}
+    for line in text.splitlines():
+        words = shlex.split(line, comments=True)
+        if len(words) == 2 and words[0] == "export" and "=" in words[1]:
+            key, _, value = words[1].partition("=")
+            variables[key] = value
+    return variables
+
+
+def _answers(env_file: Path) -> bool:
+    """Whether ``env_file`` exists and the endpoint it names answers its health check."""
+    try:
+        variables = parse_exports(env_file.read_text())
+    except (OSError, ValueError):
+        return False
+    base = variables.get("SNAKEMAKE_AWS_BATCH_LOCAL_CONTROL_URL") or variables.get(
+        "AWS_ENDPOINT_URL", ""
+    )
+    if not base.startswith("http"):
+        return False
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # 127.0.0.1
+    try:
+        with direct.open(f"{base}/_local/health", timeout=2) as answer:
+            health = json.loads(answer.read())
+    except (OSError, ValueError):
+        return False
+    return isinstance(health, dict) and health.get("ok") is True
+
+
+def wait(argv: list[str]) -> int:
+    """``wait --env-file PATH [--timeout S]``: 0 once that endpoint answers, 1 after S."""
+    args = _wait_parser().parse_args(argv)
+    deadline = time.monotonic() + args.timeout
+    while not _answers(args.env_file):
+        if time.monotonic() >= deadline:
+            sys.stderr.write(
+                f"snakemake-aws-batch-local wait: no endpoint answered through {args.env_file} "
+                f"within {args.timeout:g} s\n"
+            )
+            return 1
+        time.sleep(0.1)
+    return 0
 
 
 def _watch_stdin(done: threading.Event) -> None:
@@ -103,12 +198,18 @@ def _watch_stdin(done: threading.Event) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["wait"]:
+        return wait(argv[1:])
     args = _parser().parse_args(argv)
     knobs = knob_values(args)
     try:
         KnobBoard().update(knobs)
     except ValueError as err:
         _parser().error(str(err))
+    if args.env_file:
+        # A file left by an endpoint gone must not pass for this one's while it starts.
+        args.env_file.unlink(missing_ok=True)
     # moto takes seconds to import: only once the arguments are known to be good.
     from .server import LocalServer  # noqa: PLC0415
 
@@ -118,9 +219,9 @@ def main(argv: list[str] | None = None) -> int:
     server = LocalServer(
         args.port, args.region, engine=args.engine, poll_seconds=args.poll_seconds, **knobs
     )
-    resources = server.start()
+    resources = server.start()  # the endpoint answers from here on
+    exports = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in resources.env().items())
     try:
-        exports = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in resources.env().items())
         if args.env_file:
             _write_atomically(args.env_file, exports)
         if args.ready_file:
@@ -135,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
             pass
     finally:
         server.stop()
+        if args.env_file:
+            _remove_if_ours(args.env_file, exports)
     return 0
 
 

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs
 
 import botocore.session
 
+from . import consumables
 from .knobs import KnobBoard, Knobs
 from .runtime import JOB_ACCESS_KEY_ID, Runtime, serving
 
@@ -187,7 +188,10 @@ class Middleware:
             self._before(environ, name, is_batch, settings)
         if not is_batch:
             return self.app(environ, start_response)
-        status, headers, content = self._call_moto(environ, body)
+        if name in consumables.OPERATIONS:
+            status, headers, content = self._call_consumables(environ, name, body)
+        else:
+            status, headers, content = self._call_moto(environ, body)
         if outside and self._chance(settings.ambiguous_rate):
             # Processed, but the answer is lost: a 500 or a connection reset, half each.
             if self._chance(0.5):
@@ -234,6 +238,25 @@ class Middleware:
                 if close is not None:
                     close()
         return str(answer["status"]), answer["headers"], content
+
+    @staticmethod
+    def _call_consumables(
+        environ: dict[str, Any], name: str, body: Any
+    ) -> tuple[str, list[Any], bytes]:
+        """The consumable-resource operations, which moto does not implement."""
+        status, document = "200 OK", dict[str, Any]()
+        try:
+            if not isinstance(body, dict):
+                raise consumables.ConsumableError("the request body must be a JSON object")
+            registry = consumables.registry_of(consumables.backend_for(environ))
+            document = registry.handle(name, body)
+        except consumables.ConsumableError as err:
+            status, document = "400 Bad Request", {"__type": "ClientException", "message": str(err)}
+        content = json.dumps(document).encode()
+        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(content)))]
+        if "__type" in document:
+            headers.append(("x-amzn-ErrorType", "ClientException"))
+        return status, headers, content
 
     @staticmethod
     def _forget(content: bytes, forgotten: set[str]) -> bytes:

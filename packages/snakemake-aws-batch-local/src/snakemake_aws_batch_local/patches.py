@@ -10,9 +10,10 @@ import copy
 import threading
 from typing import Any
 
-from moto.batch.models import Job
+from moto.batch.models import Job, JobDefinition
 from moto.moto_api._internal.managed_state_model import ManagedState
 
+from . import consumables
 from .runner import JobRun, status_of
 from .runtime import JobExtras, current_extras
 
@@ -63,9 +64,11 @@ def _describe(job: Any, extras: JobExtras, described: dict[str, Any]) -> dict[st
     strategy = request.get("retryStrategy") or definition.retry_strategy
     if strategy:
         described["retryStrategy"] = strategy
-    for key in ("shareIdentifier", "consumableResourcePropertiesOverride"):
-        if key in request:
-            described[key.removesuffix("Override")] = request[key]
+    if "shareIdentifier" in request:
+        described["shareIdentifier"] = request["shareIdentifier"]
+    properties = consumables.job_properties(request, definition)
+    if properties is not None:
+        described["consumableResourceProperties"] = properties
     if "schedulingPriorityOverride" in request:
         described["schedulingPriority"] = request["schedulingPriorityOverride"]
     propagate = request.get("propagateTags", definition.propagate_tags)
@@ -87,6 +90,10 @@ _ORIGINAL: dict[str, Any] = {
     "_container_details": Job._container_details,
     "describe": Job.describe,
     "describe_short": Job.describe_short,
+}
+_ORIGINAL_DEFINITION: dict[str, Any] = {
+    "__init__": JobDefinition.__init__,
+    "describe": JobDefinition.describe,
 }
 
 
@@ -158,6 +165,24 @@ def _short_description(self: Any) -> dict[str, Any]:
     return described
 
 
+# moto's JobDefinition drops consumableResourceProperties: keep them beside it, for the jobs
+# (which take these resources unless SubmitJob overrides them) and DescribeJobDefinitions.
+def _definition_init(self: Any, *args: Any, **kwargs: Any) -> None:
+    _ORIGINAL_DEFINITION["__init__"](self, *args, **kwargs)
+    extras = current_extras()
+    properties = None if extras is None else extras.request.get("consumableResourceProperties")
+    if isinstance(properties, dict):
+        setattr(self, consumables.DEFINITION_ATTRIBUTE, copy.deepcopy(properties))
+
+
+def _definition_description(self: Any) -> dict[str, Any]:
+    described: dict[str, Any] = _ORIGINAL_DEFINITION["describe"](self)
+    properties = getattr(self, consumables.DEFINITION_ATTRIBUTE, None)
+    if properties is not None:
+        described["consumableResourceProperties"] = copy.deepcopy(properties)
+    return described
+
+
 _REPLACEMENTS: dict[str, Any] = {
     "__init__": _init,
     "start": _start,
@@ -167,11 +192,17 @@ _REPLACEMENTS: dict[str, Any] = {
     "describe": _full_description,
     "describe_short": _short_description,
 }
+_DEFINITION_REPLACEMENTS: dict[str, Any] = {
+    "__init__": _definition_init,
+    "describe": _definition_description,
+}
 
 
 def install() -> None:
-    """Patch moto's Job class, once per process."""
+    """Patch moto's Job and JobDefinition classes, once per process."""
     with _lock:
         if Job.start is not _start:
             for name, replacement in _REPLACEMENTS.items():
                 setattr(Job, name, replacement)
+            for name, replacement in _DEFINITION_REPLACEMENTS.items():
+                setattr(JobDefinition, name, replacement)

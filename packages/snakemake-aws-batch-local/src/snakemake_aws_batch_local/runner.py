@@ -11,7 +11,7 @@ import time
 from datetime import datetime
 from typing import Any
 
-from . import retry
+from . import consumables, retry
 from .attempt import (
     EXITED_REASON,
     SHUTDOWN_REASON,
@@ -59,6 +59,9 @@ class JobRun:
         self.number = 0  # the current attempt
         self.executing = False
         self.outcome: Outcome | None = None
+        # The consumable resources held from the first STARTING until the job ends.
+        self.registry: consumables.Registry | None = None
+        self.held: consumables.Holding | None = None
 
     def halted(self) -> bool:
         return bool(self.job.stop) or self.runtime.stopping.is_set()
@@ -97,7 +100,11 @@ class JobRun:
             self._move("RUNNABLE", now)
         elif status == "RUNNABLE":
             if self.runtime.knobs.holding():
+                if self.registry is not None:
+                    self.registry.cancel(self)  # a held job waits for nothing else
                 return False, None  # woken when the knobs change
+            if not self._take_consumables():
+                return False, None  # woken when what it asks for is granted
             self._move("STARTING", now)
         elif status == "STARTING":
             self._start_attempt(now)
@@ -122,6 +129,22 @@ class JobRun:
             return None
         self.runtime.scheduler.wait_for(self, pending)
         return time.monotonic() + DEPENDENCY_RECHECK_SECONDS
+
+    def _take_consumables(self) -> bool:
+        """Whether the job holds the consumable resources it asks for (else it waits)."""
+        if self.held is not None:
+            return True
+        wanted = consumables.requested(self.extras.request, self.job.job_definition)
+        if not wanted:
+            self.held = ()
+            return True
+        if self.registry is None:
+            self.registry = consumables.registry_of(self.job.backend)
+        self.held = self.registry.acquire(self, wanted, self._wake)
+        return self.held is not None
+
+    def _wake(self) -> None:
+        self.runtime.scheduler.wake(self)
 
     def _start_attempt(self, now: float) -> None:
         job = self.job
@@ -204,4 +227,9 @@ class JobRun:
         job.job_stopped_at = datetime.now()
         job.job_stopped = True
         job.status = "SUCCEEDED" if success else "FAILED"
+        if self.registry is not None:
+            self.registry.cancel(self)
+            if self.held:
+                self.registry.release(self.held)
+            self.held = ()
         self.runtime.scheduler.finished(self)
