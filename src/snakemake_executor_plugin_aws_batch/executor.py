@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import threading
 from collections.abc import AsyncGenerator
@@ -53,6 +54,7 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
             missing_job_grace=settings.missing_job_grace,
         )
         self.service = BatchService(aws.make_clients(region=settings.region), self.logger)
+        self.config = dataclasses.replace(self.config, region=self.service.region)
         self.definitions = DefinitionRegistry(
             lookup=self.service.find_definition, register=self.service.register_definition
         )

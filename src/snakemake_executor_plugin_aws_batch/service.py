@@ -63,6 +63,11 @@ class BatchService:
         self._queues: dict[str, QueueFacts] = {}
         self._queue_lock = threading.Lock()
 
+    @property
+    def region(self) -> str:
+        """The region the clients talk to."""
+        return str(self._batch.meta.region_name)
+
     # Queues -------------------------------------------------------------------
     def platform(self, queue: str) -> Platform:
         """EC2 or Fargate, from the queue's compute environments."""
@@ -88,7 +93,7 @@ class BatchService:
         if not queues:
             raise BatchError(
                 f"AWS Batch job queue {queue!r} does not exist in this account in region "
-                f"{self._batch.meta.region_name}. Check --aws-batch-job-queue / "
+                f"{self.region}. Check --aws-batch-job-queue / "
                 "aws_batch_job_queue and --aws-batch-region."
             )
         found = queues[0]
@@ -104,7 +109,7 @@ class BatchService:
         facts = queue_facts(queue, found, environments)
         if not facts.usable:
             self._logger.warning(
-                f"AWS Batch job queue {queue!r} in region {self._batch.meta.region_name} is "
+                f"AWS Batch job queue {queue!r} in region {self.region} is "
                 f"{found.get('state')} ({found.get('status')}): "
                 "its jobs will wait in RUNNABLE until it is enabled and valid."
             )
@@ -130,7 +135,7 @@ class BatchService:
         if not found:
             raise BatchError(
                 f"AWS Batch has no ACTIVE job definition {definition!r} in this account in "
-                f"region {self._batch.meta.region_name}. Give a name (its newest revision), "
+                f"region {self.region}. Give a name (its newest revision), "
                 "name:revision or ARN that `aws batch describe-job-definitions --status ACTIVE` "
                 "lists, or leave it out to let the plugin register one."
             )
@@ -180,7 +185,7 @@ class BatchService:
         try:
             return self._submit(final, marker, pace)
         except AwsError as exc:
-            raise _failure(exc, final, rule=rule, region=self._batch.meta.region_name) from exc
+            raise _failure(exc, final, rule=rule, region=self.region) from exc
 
     def _submit(self, request: dict[str, Any], marker: str, pace: Pace | None) -> str:
         deadline = _deadline(SUBMIT_PATIENCE)

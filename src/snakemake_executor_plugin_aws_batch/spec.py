@@ -64,6 +64,7 @@ class GlobalConfig:
     submit_rate: float = 50.0
     runnable_warning: int = 900
     missing_job_grace: int = 120
+    region: str | None = None  # as the AWS clients resolved it, for messages
 
 
 # The shortest grace for a job DescribeJobs does not return: a job just submitted may
@@ -262,8 +263,10 @@ def build(
             raise invalid(
                 Origin("--aws-batch-execution-role"),
                 None,
-                f"Rule {rule!r} runs on queue {queue!r}, a Fargate queue; Fargate jobs need an "
-                "execution role: set --aws-batch-execution-role.",
+                f"Rule {rule!r} runs on queue {queue!r}"
+                + (f" in region {config.region}" if config.region else "")
+                + ", a Fargate queue; Fargate jobs need an execution role: set "
+                "--aws-batch-execution-role.",
             )
     tags = validation.check_tags(
         Origin(TAGS, rule), values.get(TAGS), {**config.tags, **values.get(TAGS, {})}

@@ -920,8 +920,13 @@ def test_max_threads_caps_the_threads_checked_at_start():
 
 
 def test_a_fargate_queue_without_an_execution_role_is_refused_at_start():
-    with pytest.raises(WorkflowError, match="Fargate jobs need an execution role"):
-        check_rules([rule("one")], config(execution_role=None), lambda q: Platform.FARGATE)
+    settings_ = config(execution_role=None, region="eu-west-1")
+    with pytest.raises(WorkflowError) as info:
+        check_rules([rule("one")], settings_, lambda q: Platform.FARGATE)
+    assert "Rule 'one' runs on queue 'default-q' in region eu-west-1, a Fargate queue" in str(
+        info.value
+    )
+    assert "Fargate jobs need an execution role" in str(info.value)
 
 
 def test_each_existing_job_definition_is_looked_up_once_at_start():
