@@ -206,7 +206,7 @@ def test_cancel_terminates_every_active_job(workflow: Any, sig: signal.Signals) 
     flow.local.set_knobs(hold_jobs=True)
     process = flow.start("--jobs", "100")
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300  # a bound only: on a loaded machine the DAG is slow
         while calls(flow.local).get("SubmitJob", 0) < 100 and time.monotonic() < deadline:
             time.sleep(0.5)
         assert calls(flow.local).get("SubmitJob", 0) == 100
