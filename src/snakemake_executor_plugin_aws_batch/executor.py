@@ -7,6 +7,7 @@ import signal
 import threading
 from collections.abc import AsyncGenerator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from snakemake_interface_common.exceptions import WorkflowError
 from snakemake_interface_executor_plugins.executors.base import SubmittedJobInfo
@@ -77,12 +78,18 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
         self.warned: set[str] = set()
         self._sigterm_taken = False
         spec.check_rules(
-            getattr(self.workflow, "rules", ()),
+            self._submitted_rules(),
             self.config,
             self.service.platform,
             self.service.check_definition,
             max_threads=self._max_threads(),
         )
+
+    def _submitted_rules(self) -> list[Any]:
+        """The rules whose jobs may come here: not local rules, nor rules that run nothing."""
+        is_local = getattr(self.workflow, "is_local", None)
+        rules = getattr(self.workflow, "rules", ())
+        return [rule for rule in rules if not (callable(is_local) and is_local(rule))]
 
     def _max_threads(self) -> int | None:
         """The most threads Snakemake gives a job (``--max-threads``), if it caps them."""

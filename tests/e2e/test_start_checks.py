@@ -137,3 +137,26 @@ def test_refused_at_start_with_nothing_submitted(
         assert text in result.output, result.output[-3000:]
     assert "Traceback" not in result.output
     assert sent(flow.local, "SubmitJob") == []
+
+
+def test_local_rules_are_not_checked_against_the_queue(workflow: Any) -> None:
+    # `all` and a localrule never reach AWS Batch: their resources are Snakemake's own.
+    flow = workflow(
+        """
+        localrules: all, gather
+        rule all:
+            input: "gathered.txt"
+        rule gather:
+            input: "b.txt"
+            output: "gathered.txt"
+            resources: aws_batch_mem_mb=512
+            shell: "cp {input} {output}"
+        rule second:
+            output: "b.txt"
+            shell: "echo b > {output}"
+        """
+    )
+    result = flow.run()
+    assert result.returncode == 0, result.output[-3000:]
+    assert flow.read("gathered.txt") == "b\n"
+    assert len(sent(flow.local, "SubmitJob")) == 1
