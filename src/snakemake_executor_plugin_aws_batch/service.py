@@ -128,9 +128,9 @@ class BatchService:
         else:
             name, _, revision = definition.partition(":")
             found = [
-                found
-                for found in self._active_definitions(jobDefinitionName=name)
-                if not revision or str(_revision(found)) == revision
+                candidate
+                for candidate in self._active_definitions(jobDefinitionName=name)
+                if not revision or str(_revision(candidate)) == revision
             ]
         if not found:
             raise BatchError(
