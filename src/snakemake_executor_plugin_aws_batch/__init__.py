@@ -106,6 +106,12 @@ class ExecutorSettings(ExecutorSettingsBase):  # type: ignore[misc]
     missing_job_grace: int = _setting(
         120, "Report a job as failed when AWS Batch has not known its id for this many seconds."
     )
+    array_min_size: int = _setting(
+        10,
+        "Submit the ready jobs of one rule that differ only in their command as one "
+        "array job when there are at least this many (2 to 10000); 0 submits every "
+        "job alone.",
+    )
 
 
 common_settings = CommonSettings(

@@ -17,13 +17,18 @@ import json
 import shlex
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
+
+from .payloads import MAX_CONTAINER_OVERRIDES, MAX_SUBMIT_PAYLOAD
 
 INDEX_VARIABLE = "AWS_BATCH_JOB_ARRAY_INDEX"
 MIN_SIZE = 2  # AWS's smallest array
 MAX_SIZE = 10_000  # and its largest
 # The exit code of a child whose index has no job: never one of a job's own commands.
 NO_JOB_EXIT_CODE = 64
+# What the service's exactly-once marker adds to a request: its entry in the
+# environment takes about 100 characters.
+MARKER_ALLOWANCE = 128
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +83,15 @@ def script(parts: Split, start: int = 0, stop: int | None = None) -> str:
         'eval "$_p$_m$_s"',
     ]
     return "\n".join(lines)
+
+
+def script_budget(request: Mapping[str, Any]) -> int:
+    """Characters left for an array's script in ``request`` (a request with an empty
+    command), within AWS's limits on containerOverrides and on the whole payload,
+    with room for the marker the service adds."""
+    overrides = len(json.dumps(request["containerOverrides"], separators=(",", ":")))
+    payload = len(json.dumps(request, separators=(",", ":")).encode())
+    return min(MAX_CONTAINER_OVERRIDES - overrides, MAX_SUBMIT_PAYLOAD - payload) - MARKER_ALLOWANCE
 
 
 def _json_length(text: str) -> int:
@@ -140,7 +154,8 @@ def groups(keys: Sequence[str | None], min_size: int) -> tuple[list[list[int]], 
 
 # Status -----------------------------------------------------------------------------
 
-FINISHED = ("SUCCEEDED", "FAILED")
+Finished = Literal["SUCCEEDED", "FAILED"]
+FINISHED: tuple[Finished, ...] = ("SUCCEEDED", "FAILED")
 
 
 def children_may_have_finished(parent: Mapping[str, Any], known_finished: int) -> bool:

@@ -7,6 +7,7 @@ import signal
 import threading
 from collections.abc import AsyncGenerator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from snakemake_interface_common.exceptions import WorkflowError
@@ -14,15 +15,42 @@ from snakemake_interface_executor_plugins.executors.base import SubmittedJobInfo
 from snakemake_interface_executor_plugins.executors.remote import RemoteExecutor
 from snakemake_interface_executor_plugins.jobs import JobExecutorInterface
 
-from . import aws, spec
+from . import arrays, aws, payloads, spec
 from .aws import BatchError
 from .definitions import DefinitionRegistry
 from .environment import job_environment
-from .jobs import JobBook, JobRecord
+from .jobs import ArrayJob, JobBook, JobRecord
 from .resources import JOB_RESOURCES
 from .service import BatchService
 from .status import Outcome, Watcher
 from .submission import Submitter
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A job ready to hand over: its spec and its command."""
+
+    job: JobExecutorInterface
+    spec: spec.JobSpec
+    command: str
+
+
+def _wildcards(job: JobExecutorInterface) -> str:
+    """`` (name=value, ...)`` for the log line, or nothing for a job without wildcards."""
+    values = getattr(job, "wildcards_dict", None) or {}
+    return f" ({', '.join(f'{k}={v}' for k, v in values.items())})" if values else ""
+
+
+def _to_terminate(records: list[JobRecord]) -> list[tuple[str, str]]:
+    """Name and id of each job to terminate: an array once, for all its children."""
+    wanted: dict[str, str] = {}
+    for record in records:
+        if record.array is not None and record.array.batch_id is not None:
+            wanted[record.array.batch_id] = record.array.name
+        elif record.batch_id is not None:
+            wanted[record.batch_id] = record.name
+    return [(name, batch_id) for batch_id, name in wanted.items()]
+
 
 TERMINATE_REASON = "Terminated by Snakemake: the workflow was cancelled."
 CANCEL_WORKERS = 16
@@ -53,6 +81,7 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
             submit_rate=settings.submit_rate,
             runnable_warning=settings.runnable_warning,
             missing_job_grace=settings.missing_job_grace,
+            array_min_size=settings.array_min_size,
         )
         self.service = BatchService(aws.make_clients(region=settings.region), self.logger)
         self.config = dataclasses.replace(self.config, region=self.service.region)
@@ -103,8 +132,34 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
         return set(getter()) if getter is not None else set()
 
     # Submission ----------------------------------------------------------------
+    def run_jobs(self, jobs: list[JobExecutorInterface]) -> None:
+        """Submit one scheduling round: jobs of a rule that share all but their command
+        go as array jobs (see :mod:`.arrays`), the others one by one."""
+        min_size = self.config.array_min_size
+        if min_size == 0 or len(jobs) < max(min_size, arrays.MIN_SIZE):
+            super().run_jobs(jobs)  # each job handed over as soon as it is ready
+            return
+        self._cancel_on_sigterm()
+        prepared = []
+        for job in jobs:
+            self.run_job_pre(job)
+            ready = self._prepare(job)
+            if ready is not None:
+                prepared.append(ready)
+        grouped, alone = arrays.groups([self._group_key(p) for p in prepared], min_size)
+        for position in alone:
+            self._hand_over(prepared[position])
+        for members in grouped:
+            self._hand_over_arrays([prepared[position] for position in members])
+
     def run_job(self, job: JobExecutorInterface) -> None:
         self._cancel_on_sigterm()
+        ready = self._prepare(job)
+        if ready is not None:
+            self._hand_over(ready)
+
+    def _prepare(self, job: JobExecutorInterface) -> Prepared | None:
+        """The job's spec and command; a refused value is reported as the job's error."""
         try:
             job_spec = spec.build(
                 rule=job.name,
@@ -117,19 +172,71 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
         except WorkflowError as exc:
             # Ended by a newline: Snakemake's own sentence follows the message.
             self.report_job_error(SubmittedJobInfo(job), msg=str(exc).rstrip("\n") + "\n")
-            return
+            return None
         for note in job_spec.notes:
             self.logger.debug(note)
         for warning in job_spec.warnings:
             self._warn_once(warning)
+        return Prepared(job, job_spec, command)
+
+    def _group_key(self, ready: Prepared) -> str | None:
+        """What the job shares with the others of its array; None: it goes alone."""
+        if ready.job.is_group() or ready.spec.named:
+            return None
+        return arrays.group_key(
+            self._request(ready.spec, command=""), rule=ready.spec.rule, attempt=ready.job.attempt
+        )
+
+    def _request(self, job_spec: spec.JobSpec, *, command: str) -> dict[str, Any]:
+        """The job's request as far as it is known here (its definition not yet an ARN)."""
+        return payloads.submit_job(
+            job_spec,
+            job_definition=repr(job_spec.definition),
+            command=command,
+            environment=self.environment,
+            array_size=arrays.MAX_SIZE,
+        )
+
+    def _hand_over(self, ready: Prepared) -> None:
+        job_spec = ready.spec
         record = JobRecord(job_spec.name, job_spec.rule, job_spec.queue, job_spec.resources)
         self.jobs.add(record)
-        self.report_job_submission(SubmittedJobInfo(job, aux={"record": record}))
+        self.report_job_submission(SubmittedJobInfo(ready.job, aux={"record": record}))
         self.logger.info(
             f"Submitting AWS Batch job {record.name} to {record.queue} "
             f"({record.resources.describe()})."
         )
-        self.submitter.submit(record, job_spec, command=command, environment=self.environment)
+        self.submitter.submit(record, job_spec, command=ready.command, environment=self.environment)
+
+    def _hand_over_arrays(self, group: list[Prepared]) -> None:
+        """Submit a group as arrays, as many as its commands need to fit AWS's limits."""
+        parts = arrays.split([ready.command for ready in group])
+        budget = arrays.script_budget(self._request(group[0].spec, command=""))
+        for start, stop in arrays.chunks(parts, budget):
+            if stop - start == 1:
+                self._hand_over(group[start])
+                continue
+            members = group[start:stop]
+            first = members[0].spec
+            array = ArrayJob(first.name, first.rule, first.queue, first.resources, children=[])
+            for index, ready in enumerate(members):
+                record = JobRecord(
+                    array.name, first.rule, first.queue, first.resources, array=array, index=index
+                )
+                array.children.append(record)
+                self.jobs.add(record)
+                self.report_job_submission(SubmittedJobInfo(ready.job, aux={"record": record}))
+                self.logger.info(
+                    f"Submitting AWS Batch job {array.name} [index {index}]"
+                    f"{_wildcards(ready.job)} to {array.queue} ({array.resources.describe()})."
+                )
+            self.submitter.submit(
+                array,
+                first,
+                command=arrays.script(parts, start, stop),
+                environment=self.environment,
+                array_size=array.size,
+            )
 
     def _cancel_on_sigterm(self) -> None:
         """Make SIGTERM cancel like Ctrl-C does: terminate the jobs, then stop.
@@ -203,13 +310,13 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
         idle = self.submitter.stop(timeout=15)
         everything = self.jobs.unfinished()
         if not idle:
-            under_way = [r.name for r in everything if r.batch_id is None and r.error is None]
+            under_way = {r.name for r in everything if r.batch_id is None and r.error is None}
             if under_way:
                 self.logger.warning(
                     "These SubmitJob requests were still under way and may yet create jobs; "
-                    "check the queue for them: " + ", ".join(under_way)
+                    "check the queue for them: " + ", ".join(sorted(under_way))
                 )
-        unfinished = [r for r in everything if r.batch_id is not None]
+        unfinished = _to_terminate(everything)
         if not unfinished:
             return
         self.logger.info(f"Terminating {len(unfinished)} AWS Batch job(s)...")
@@ -218,14 +325,14 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
             max_workers=CANCEL_WORKERS, thread_name_prefix="aws-batch-cancel"
         ) as pool:
             futures = {
-                pool.submit(self.service.terminate, str(r.batch_id), TERMINATE_REASON): r
-                for r in unfinished
+                pool.submit(self.service.terminate, batch_id, TERMINATE_REASON): (name, batch_id)
+                for name, batch_id in unfinished
             }
-            for future, record in futures.items():
+            for future, (name, batch_id) in futures.items():
                 try:
                     future.result()
                 except BatchError as exc:
-                    failed.append(f"{record.name} ({record.batch_id}): {exc}")
+                    failed.append(f"{name} ({batch_id}): {exc}")
         if failed:
             self.logger.error(
                 "These AWS Batch jobs could not be terminated; stop them in the AWS console or "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .platform import Resources
 
@@ -26,6 +26,49 @@ class JobRecord:
     runnable_since: float | None = None
     runnable_warned: bool = False
     missing_since: float | None = None
+    array: ArrayJob | None = None  # set when the job runs as a child of an array job
+    index: int | None = None  # its index in that array
+
+    def submitted(self, batch_id: str) -> None:
+        self.batch_id = batch_id
+
+    def refused(self, error: str) -> None:
+        self.error = error
+
+
+@dataclass(eq=False, slots=True)
+class ArrayJob:
+    """One AWS Batch array job: its children are the records in ``children``, in order.
+
+    Written by the submitter (``batch_id`` or ``error``, copied into every child's
+    record as ``parent:index``) and by the status round (the rest).
+    """
+
+    name: str
+    rule: str
+    queue: str
+    resources: Resources
+    children: list[JobRecord]
+    batch_id: str | None = None
+    error: str | None = None
+    finished: set[int] = field(default_factory=set)  # indexes known to have finished
+    runnable_since: float | None = None
+    runnable_warned: bool = False
+    missing_since: float | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.children)
+
+    def submitted(self, batch_id: str) -> None:
+        self.batch_id = batch_id
+        for index, child in enumerate(self.children):
+            child.batch_id = f"{batch_id}:{index}"
+
+    def refused(self, error: str) -> None:
+        self.error = error
+        for child in self.children:
+            child.error = error
 
 
 class JobBook:

@@ -57,8 +57,9 @@ def submit_job(
     job_definition: str,
     command: str,
     environment: Mapping[str, str],
+    array_size: int | None = None,
 ) -> dict[str, Any]:
-    """SubmitJob's request for one job."""
+    """SubmitJob's request for one job, or for an array job of ``array_size`` children."""
     overrides: dict[str, Any] = {
         "command": [*SHELL, command],
         "resourceRequirements": spec.resources.requirements(),
@@ -72,6 +73,8 @@ def submit_job(
         "containerOverrides": overrides,
         "timeout": {"attemptDurationSeconds": spec.timeout},
     }
+    if array_size is not None:
+        request["arrayProperties"] = {"size": array_size}
     if spec.retry_strategy:
         request["retryStrategy"] = dict(spec.retry_strategy)
     if spec.tags:

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from snakemake_interface_common.exceptions import WorkflowError
 
 from . import payloads
+from .arrays import Finished
 from .aws import (
     AmbiguousError,
     AwsError,
@@ -39,6 +40,7 @@ STATUS_PATIENCE = 15
 TERMINATE_PATIENCE = 20
 LOG_PATIENCE = 15
 LOG_TAIL_LINES = 50
+LIST_JOBS_PAGE = 1000  # the most ListJobs returns at once
 MARKER_VARIABLE = "SNAKEMAKE_AWS_BATCH_SUBMISSION"
 
 
@@ -255,6 +257,27 @@ class BatchService:
         )
         return [dict(job) for job in answer.get("jobs", [])]
 
+    def children(self, array_id: str, status: Finished) -> list[int]:
+        """The indexes of the array job's children in ``status`` (ListJobs, 1,000 a page)."""
+        indexes: list[int] = []
+        token: dict[str, Any] = {}
+        while True:
+            page = self._call(
+                "ListJobs",
+                functools.partial(
+                    self._batch.list_jobs,
+                    arrayJobId=array_id,
+                    jobStatus=status,
+                    maxResults=LIST_JOBS_PAGE,
+                    **token,
+                ),
+                STATUS_PATIENCE,
+            )
+            indexes += [_child_index(summary) for summary in page.get("jobSummaryList", [])]
+            if not page.get("nextToken"):
+                return indexes
+            token = {"nextToken": page["nextToken"]}
+
     def terminate(self, job_id: str, reason: str) -> None:
         self._call(
             "TerminateJob",
@@ -289,6 +312,12 @@ class BatchService:
 
     def _call_until(self, operation: str, function: Callable[[], Any], deadline: float) -> Any:
         return call(operation, function, health=self.health, deadline=deadline)
+
+
+def _child_index(summary: Mapping[str, Any]) -> int:
+    """An array child's index, from its summary (or, failing that, its ``parent:index`` id)."""
+    index = (summary.get("arrayProperties") or {}).get("index")
+    return int(index) if index is not None else int(str(summary["jobId"]).rpartition(":")[2])
 
 
 def _revision(definition: Mapping[str, Any]) -> int:

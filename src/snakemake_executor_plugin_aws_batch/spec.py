@@ -64,6 +64,7 @@ class GlobalConfig:
     submit_rate: float = 50.0
     runnable_warning: int = 900
     missing_job_grace: int = 120
+    array_min_size: int = 10  # 0: every job is submitted alone
     region: str | None = None  # as the AWS clients resolved it, for messages
 
 
@@ -101,6 +102,7 @@ class JobSpec:
     scheduling_priority: int | None
     share_identifier: str | None
     consumable_resources: list[dict[str, Any]] | None
+    named: bool = False  # the rule names its jobs (suffix or uuid): never in an array
     notes: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
 
@@ -286,6 +288,7 @@ def build(
         scheduling_priority=values.get(SCHEDULING_PRIORITY, config.scheduling_priority),
         share_identifier=values.get(SHARE_IDENTIFIER, config.share_identifier),
         consumable_resources=values.get(CONSUMABLE_RESOURCES),
+        named=JOB_NAME_SUFFIX in values or JOB_UUID in values,
         notes=fitted.notes,
         warnings=fitted.warnings,
     )
@@ -343,6 +346,7 @@ def global_config(
     submit_rate: float = 50.0,
     runnable_warning: int = 900,
     missing_job_grace: int = 120,
+    array_min_size: int = 10,
 ) -> GlobalConfig:
     """Validate the executor settings; a bad one raises a WorkflowError naming it."""
     queue = validation.non_empty_string(
@@ -400,5 +404,8 @@ def global_config(
             Origin("--aws-batch-missing-job-grace"),
             missing_job_grace,
             minimum=MIN_MISSING_JOB_GRACE,
+        ),
+        array_min_size=validation.integer(
+            Origin("--aws-batch-array-min-size"), array_min_size, minimum=0, maximum=10_000
         ),
     )

@@ -11,7 +11,6 @@ from typing import Any, Protocol
 from snakemake_interface_common.exceptions import WorkflowError
 
 from . import payloads
-from .jobs import JobRecord
 from .service import Pace
 from .spec import DefinitionSpec, JobSpec
 
@@ -88,6 +87,14 @@ class Service(Protocol):
     def submit(self, request: Mapping[str, Any], *, rule: str, pace: Pace | None = None) -> str: ...
 
 
+class Submission(Protocol):
+    """Where a submission's outcome goes: a job's record, or an array job."""
+
+    def submitted(self, batch_id: str) -> None: ...
+
+    def refused(self, error: str) -> None: ...
+
+
 class Definitions(Protocol):
     def arn(self, definition: DefinitionSpec | str) -> str: ...
 
@@ -118,35 +125,47 @@ class Submitter:
         return self._limiter.rate
 
     def submit(
-        self, record: JobRecord, job: JobSpec, *, command: str, environment: Mapping[str, str]
+        self,
+        target: Submission,
+        job: JobSpec,
+        *,
+        command: str,
+        environment: Mapping[str, str],
+        array_size: int | None = None,
     ) -> None:
-        """Queue one job's submission; its outcome is written into ``record``."""
+        """Queue the submission of a job (or array job); its outcome is written into ``target``."""
         if self._stopping.is_set():
-            record.error = NOT_SUBMITTED
+            target.refused(NOT_SUBMITTED)
             return
         with self._idle:
             self._in_flight += 1
-        self._pool.submit(self._run, record, job, command, environment)
+        self._pool.submit(self._run, target, job, command, environment, array_size)
 
     def _run(
-        self, record: JobRecord, job: JobSpec, command: str, environment: Mapping[str, str]
+        self,
+        target: Submission,
+        job: JobSpec,
+        command: str,
+        environment: Mapping[str, str],
+        array_size: int | None,
     ) -> None:
         try:
             if self._stopping.is_set():
-                record.error = NOT_SUBMITTED
+                target.refused(NOT_SUBMITTED)
                 return
             request = payloads.submit_job(
                 job,
                 job_definition=self._definitions.arn(job.definition),
                 command=command,
                 environment=environment,
+                array_size=array_size,
             )
             self._limiter.acquire()
-            record.batch_id = self._service.submit(request, rule=job.rule, pace=self._limiter)
+            target.submitted(self._service.submit(request, rule=job.rule, pace=self._limiter))
         except WorkflowError as exc:  # BatchError among them
-            record.error = str(exc)
+            target.refused(str(exc))
         except Exception as exc:  # a bug must fail the job, not lose it
-            record.error = f"Submission failed unexpectedly: {type(exc).__name__}: {exc}"
+            target.refused(f"Submission failed unexpectedly: {type(exc).__name__}: {exc}")
         finally:
             with self._idle:
                 self._in_flight -= 1

@@ -26,7 +26,7 @@ def test_throttling_storm_submits_every_job_exactly_once(workflow: Any) -> None:
     flow = workflow(MANY % 50)
     flow.local.set_knobs(throttle_rate=0.3, server_error_rate=0.05, ambiguous_rate=0.05)
     try:
-        result = flow.run("--jobs", "50", timeout=900)
+        result = flow.run("--jobs", "50", "--aws-batch-array-min-size", "0", timeout=900)
     finally:
         flow.local.set_knobs(throttle_rate=0.0, server_error_rate=0.0, ambiguous_rate=0.0)
     assert result.returncode == 0, result.output[-5000:]

@@ -123,6 +123,7 @@ def submitted(workflow: Any) -> dict[str, dict[str, Any]]:
     process = flow.start(
         "--keep-going",
         "--jobs", "20",
+        "--aws-batch-array-min-size", "0",
         "--aws-batch-execution-role", flow.local.execution_role_arn,
         "--aws-batch-job-role", flow.local.job_role_arn,
         "--aws-batch-secrets",

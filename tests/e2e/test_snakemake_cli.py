@@ -204,7 +204,7 @@ def test_cancel_terminates_every_active_job(workflow: Any, sig: signal.Signals) 
         """
     )
     flow.local.set_knobs(hold_jobs=True)
-    process = flow.start("--jobs", "100")
+    process = flow.start("--jobs", "100", "--aws-batch-array-min-size", "0")  # one job each
     try:
         deadline = time.monotonic() + 300  # a bound only: on a loaded machine the DAG is slow
         while calls(flow.local).get("SubmitJob", 0) < 100 and time.monotonic() < deadline:

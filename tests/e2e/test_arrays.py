@@ -1,0 +1,273 @@
+"""Array jobs through the real ``snakemake`` command line on the local AWS Batch endpoint."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import signal
+import time
+from collections import Counter
+from typing import Any
+
+from .conftest import batch_client, calls, interrupt, jobs_named, sent
+
+# Sample names as real workflows have them: short and long, with dots, dashes, underscores.
+SAMPLES = [
+    "NA12878",
+    "HG00096",
+    "s1",
+    "sample.with.dots",
+    "tumour-normal_pair-07",
+    "x" * 10,
+    "patient_0042_timepoint_3_replicate_b_lane_L001_R1",
+    *(f"S{i:03d}-{'ab' * (i % 20)}" for i in range(23)),
+]
+assert len(set(SAMPLES)) == 30
+STATES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED")
+
+FAN_OUT = """
+SAMPLES = {samples!r}
+
+rule all:
+    input: expand("out/{{sample}}.txt", sample=SAMPLES)
+
+rule map:
+    output: "out/{{sample}}.txt"
+    shell: "echo 'sample={{wildcards.sample}}' > {{output}}"
+"""
+
+
+def arrays_sent(local: Any) -> list[dict[str, Any]]:
+    return [r for r in sent(local, "SubmitJob") if "arrayProperties" in r]
+
+
+def singles_sent(local: Any) -> list[dict[str, Any]]:
+    return [r for r in sent(local, "SubmitJob") if "arrayProperties" not in r]
+
+
+def children(local: Any, parent_id: str) -> list[dict[str, Any]]:
+    """Every child of an array job, described."""
+    batch = batch_client(local)
+    ids = [
+        summary["jobId"]
+        for status in STATES
+        for summary in batch.list_jobs(arrayJobId=parent_id, jobStatus=status)["jobSummaryList"]
+    ]
+    return [
+        job
+        for start in range(0, len(ids), 100)
+        for job in batch.describe_jobs(jobs=ids[start : start + 100])["jobs"]
+    ]
+
+
+def request_parent(local: Any) -> str:
+    [parent] = jobs_named(local, "snakejob-")
+    return str(parent["jobId"])
+
+
+def test_a_fan_out_of_one_rule_runs_as_one_array_and_every_output_is_right(
+    workflow: Any,
+) -> None:
+    flow = workflow(FAN_OUT.format(samples=SAMPLES))
+    result = flow.run("--jobs", "40")
+    assert result.returncode == 0, result.output[-5000:]
+    for sample in SAMPLES:
+        assert flow.read(f"out/{sample}.txt").strip() == f"sample={sample}"
+    [request] = arrays_sent(flow.local)
+    assert request["arrayProperties"] == {"size": 30}
+    assert not singles_sent(flow.local)
+    assert re.fullmatch(r"snakejob-map-[0-9a-f-]{36}", request["jobName"])
+    # One log line per Snakemake job, naming the array job and the child's index.
+    lines = re.findall(
+        rf"Submitting AWS Batch job {request['jobName']} \[index (\d+)\] \(sample=([^)]+)\)",
+        result.output,
+    )
+    assert sorted(int(index) for index, _ in lines) == list(range(30))
+    assert sorted(sample for _, sample in lines) == sorted(SAMPLES)
+    # The status rounds describe the parent and list the finished children: no child
+    # is ever described on its own when it succeeds.
+    described = [i for r in sent(flow.local, "DescribeJobs") for i in r["jobs"]]
+    assert set(described) == {request_parent(flow.local)}, Counter(described)
+
+
+FAILING = """
+rule all:
+    input: expand("out/{i}.txt", i=range(12))
+
+rule work:
+    output: "out/{i}.txt"
+    shell:
+        "if [ {wildcards.i} = 7 ]; then echo 'boom in job 7'; exit 3; fi; "
+        "echo {wildcards.i} > {output}"
+"""
+
+
+def test_a_failing_child_fails_only_its_own_job(workflow: Any) -> None:
+    flow = workflow(FAILING)
+    result = flow.run("--jobs", "20", "--keep-going")
+    assert result.returncode != 0
+    [request] = arrays_sent(flow.local)
+    assert request["arrayProperties"] == {"size": 12}
+    for i in set(range(12)) - {7}:
+        assert flow.read(f"out/{i}.txt").strip() == str(i)
+    [parent] = jobs_named(flow.local, "snakejob-work-")
+    by_status = Counter(child["status"] for child in children(flow.local, parent["jobId"]))
+    assert by_status == {"SUCCEEDED": 11, "FAILED": 1}
+    [failed] = [c for c in children(flow.local, parent["jobId"]) if c["status"] == "FAILED"]
+    # The error names the child's own id, exit code and log lines.
+    assert f"AWS Batch job {failed['jobId']} ({parent['jobName']}) failed" in result.output
+    assert re.fullmatch(rf"{parent['jobId']}:\d+", failed["jobId"])
+    # Snakemake in the job exits non-zero when its shell command exits 3.
+    assert failed["container"]["exitCode"] != 0
+    assert f"Exit code: {failed['container']['exitCode']}." in result.output
+    assert "\n    boom in job 7\n" in result.output  # the child's own log lines
+    assert "returned non-zero exit status 3" in result.output
+    assert result.output.count("Exit code:") == 1, result.output[-5000:]
+
+
+RETRIED = """
+rule all:
+    input: expand("out/{i}.txt", i=range(12))
+
+rule flaky:
+    output: "out/{i}.txt"
+    resources: tries=lambda wildcards, attempt: attempt
+    shell:
+        "if [ {wildcards.i} = 4 ] && [ {resources.tries} = 1 ]; then exit 5; fi; "
+        "echo {wildcards.i}:{resources.tries} > {output}"
+"""
+
+
+def test_a_failed_child_is_retried_alone_by_snakemake_retries(workflow: Any) -> None:
+    flow = workflow(RETRIED)
+    result = flow.run("--jobs", "20", "--retries", "1")
+    assert result.returncode == 0, result.output[-5000:]
+    for i in range(12):
+        assert flow.read(f"out/{i}.txt").strip() == f"{i}:{2 if i == 4 else 1}"
+    [array] = arrays_sent(flow.local)
+    assert array["arrayProperties"] == {"size": 12}
+    [again] = singles_sent(flow.local)  # only the failed child's job comes back
+    assert again["jobName"].startswith("snakejob-flaky-")
+
+
+def test_cancel_terminates_every_array_and_leaves_no_child_running(workflow: Any) -> None:
+    flow = workflow(
+        """
+        rule all:
+            input: expand("a/{i}.txt", i=range(20)), expand("b/{i}.txt", i=range(15))
+        rule a:
+            output: "a/{i}.txt"
+            shell: "touch {output}"
+        rule b:
+            output: "b/{i}.txt"
+            shell: "touch {output}"
+        """
+    )
+    flow.local.set_knobs(hold_jobs=True)
+    process = flow.start("--jobs", "50")
+    try:
+        deadline = time.monotonic() + 300  # a bound only: on a loaded machine the DAG is slow
+        while len(arrays_sent(flow.local)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert len(arrays_sent(flow.local)) == 2
+        time.sleep(2)  # the children start
+        interrupt(process, signal.SIGINT)
+        started = time.monotonic()
+        output, _ = process.communicate(timeout=60)
+        assert time.monotonic() - started < 30
+    finally:
+        if process.poll() is None:
+            process.kill()
+        flow.local.set_knobs(hold_jobs=False)
+    parents = jobs_named(flow.local, "snakejob-")
+    assert len(parents) == 2, output[-5000:]
+    assert calls(flow.local).get("TerminateJob", 0) == 2  # one per array, not per child
+    for parent in parents:
+        states = Counter(child["status"] for child in children(flow.local, parent["jobId"]))
+        assert set(states) == {"FAILED"}, (parent["jobName"], states)
+        assert sum(states.values()) == parent["arrayProperties"]["size"]
+
+
+def test_small_groups_group_jobs_and_named_jobs_are_submitted_one_by_one(
+    workflow: Any,
+) -> None:
+    flow = workflow(
+        """
+        rule all:
+            input:
+                expand("few/{i}.txt", i=range(5)),
+                expand("grouped/{i}.txt", i=range(12)),
+                expand("named/{i}.txt", i=range(12)),
+        rule few:
+            output: "few/{i}.txt"
+            shell: "touch {output}"
+        rule grouped:
+            output: "grouped/{i}.txt"
+            group: "g"
+            shell: "touch {output}"
+        rule named:
+            output: "named/{i}.txt"
+            resources: aws_batch_job_uuid=lambda wildcards: f"sample-{wildcards.i}"
+            shell: "touch {output}"
+        """
+    )
+    result = flow.run("--jobs", "40")
+    assert result.returncode == 0, result.output[-5000:]
+    assert not arrays_sent(flow.local), [r["jobName"] for r in arrays_sent(flow.local)]
+    names = [r["jobName"] for r in singles_sent(flow.local)]
+    assert len(names) == 5 + 12 + 12
+    assert sorted(n for n in names if n.startswith("snakejob-named-")) == sorted(
+        f"snakejob-named-sample-{i}" for i in range(12)
+    )
+
+
+def test_an_ambiguous_answer_does_not_create_an_array_twice(workflow: Any) -> None:
+    flow = workflow(
+        """
+        rule all:
+            input: [expand(f"{r}/{{i}}.txt", i=range(10)) for r in "abcd"]
+        rule a:
+            output: "a/{i}.txt"
+            shell: "echo {wildcards.i} > {output}"
+        rule b:
+            output: "b/{i}.txt"
+            shell: "echo {wildcards.i} > {output}"
+        rule c:
+            output: "c/{i}.txt"
+            shell: "echo {wildcards.i} > {output}"
+        rule d:
+            output: "d/{i}.txt"
+            shell: "echo {wildcards.i} > {output}"
+        """
+    )
+    flow.local.set_knobs(ambiguous_rate=0.5)
+    try:
+        result = flow.run("--jobs", "50", timeout=900)
+    finally:
+        flow.local.set_knobs(ambiguous_rate=0.0)
+    assert result.returncode == 0, result.output[-5000:]
+    parents = jobs_named(flow.local, "snakejob-")
+    assert sorted(p["jobName"].split("-")[1] for p in parents) == ["a", "b", "c", "d"], [
+        p["jobName"] for p in parents
+    ]
+    assert all(p["arrayProperties"]["size"] == 10 for p in parents)
+    for rule in "abcd":
+        for i in range(10):
+            assert flow.read(f"{rule}/{i}.txt").strip() == str(i)
+
+
+def test_a_group_too_large_for_one_request_is_split_into_arrays(workflow: Any) -> None:
+    # 203-character names (Snakemake refuses values that repeat a period, e.g. "abab").
+    samples = [f"sample_{i:03d}_" + hashlib.sha256(bytes([i])).hexdigest() * 3 for i in range(60)]
+    flow = workflow(FAN_OUT.format(samples=samples))
+    result = flow.run("--jobs", "60", timeout=900)
+    assert result.returncode == 0, result.output[-5000:]
+    requests = arrays_sent(flow.local)
+    assert len(requests) >= 2
+    sizes = [r["arrayProperties"]["size"] for r in requests] + [1] * len(singles_sent(flow.local))
+    assert sum(sizes) == 60
+    for request in requests:
+        assert len(json.dumps(request["containerOverrides"], separators=(",", ":"))) <= 8192
+    for sample in samples[::9]:
+        assert flow.read(f"out/{sample}.txt").strip() == f"sample={sample}"
