@@ -45,7 +45,14 @@ def write_workflow(workdir: Path, n: int) -> Path:
 
 
 def run_snakemake(
-    info: EndpointInfo, workdir: Path, snakefile: Path, *, prefix: str, n: int, submit_rate: float
+    info: EndpointInfo,
+    workdir: Path,
+    snakefile: Path,
+    *,
+    prefix: str,
+    n: int,
+    submit_rate: float,
+    array_min_size: int,
 ) -> None:
     from snakemake import api
     from snakemake.settings import types as settings
@@ -76,7 +83,10 @@ def run_snakemake(
         workflow_api.dag().execute_workflow(
             executor="aws-batch",
             executor_settings=ExecutorSettings(
-                job_queue=info.job_queue, region=info.region, submit_rate=submit_rate
+                job_queue=info.job_queue,
+                region=info.region,
+                submit_rate=submit_rate,
+                array_min_size=array_min_size,
             ),
             execution_settings=settings.ExecutionSettings(latency_wait=1),
             remote_execution_settings=settings.RemoteExecutionSettings(
@@ -98,6 +108,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--status-rounds", type=int, default=3)
     parser.add_argument(
         "--submit-rate", type=float, default=50.0, help="the plugin's submit_rate setting"
+    )
+    parser.add_argument(
+        "--array-min-size",
+        type=int,
+        default=0,
+        help="the plugin's array_min_size setting (0: every job submitted alone)",
     )
     parser.add_argument("--trace-memory", action="store_true")
     parser.add_argument("--trace-frames", type=int, default=TRACE_FRAMES)
@@ -128,7 +144,13 @@ def main(argv: list[str] | None = None) -> int:
         driver.STARTUP_PROFILER = cProfile.Profile()
         driver.STARTUP_PROFILER.enable()
     run_snakemake(
-        info, workdir, snakefile, prefix=args.prefix, n=args.n, submit_rate=args.submit_rate
+        info,
+        workdir,
+        snakefile,
+        prefix=args.prefix,
+        n=args.n,
+        submit_rate=args.submit_rate,
+        array_min_size=args.array_min_size,
     )
     if not Path(config.out).exists():
         print("the driver did not run: Snakemake stopped before scheduling", file=sys.stderr)

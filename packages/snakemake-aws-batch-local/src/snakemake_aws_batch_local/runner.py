@@ -34,7 +34,11 @@ DEPENDENCY_RECHECK_SECONDS = 1.0
 
 
 def status_of(job: Any) -> str | None:
-    """A job's status; an array parent's follows its children (moto never moves it)."""
+    """A job's status; an array parent's follows its children.
+
+    A local parent's ``status`` does that itself (see ``arrays``); moto never moves the
+    parent of an array made without the local server.
+    """
     children = job._child_jobs
     if not children or not all(child.job_stopped for child in children):
         status: str | None = job.status

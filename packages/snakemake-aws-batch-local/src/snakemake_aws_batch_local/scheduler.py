@@ -83,10 +83,19 @@ class Scheduler:
         """``run`` has ended: forget it, wake the jobs that depend on it."""
         with self._condition:
             self._active.discard(run)
-            now = time.monotonic()
-            for waiting in self._waiting_on.pop(run.job_id, set()):
-                if waiting in self._active:
-                    self._push(waiting, now)
+            self._wake_waiting(run.job_id)
+
+    def job_ended(self, job_id: str) -> None:
+        """A job that has no run of its own (an array parent) has ended: wake its dependents."""
+        with self._condition:
+            self._wake_waiting(job_id)
+
+    def _wake_waiting(self, job_id: str) -> None:
+        """Step the jobs waiting for ``job_id`` now (lock held)."""
+        now = time.monotonic()
+        for waiting in self._waiting_on.pop(job_id, set()):
+            if waiting in self._active:
+                self._push(waiting, now)
 
     def count(self) -> int:
         """How many jobs have not ended."""
