@@ -22,8 +22,9 @@ from .environment import job_environment
 from .jobs import ArrayJob, JobBook, JobRecord
 from .resources import JOB_RESOURCES
 from .service import BatchService
-from .status import Outcome, Watcher
+from .status import Outcome
 from .submission import Submitter
+from .watcher import Watcher
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,8 +20,9 @@ from snakemake_executor_plugin_aws_batch.jobs import JobRecord
 from snakemake_executor_plugin_aws_batch.platform import Platform, Resources
 from snakemake_executor_plugin_aws_batch.service import MARKER_VARIABLE, BatchService
 from snakemake_executor_plugin_aws_batch.spec import DefinitionSpec, JobSpec
-from snakemake_executor_plugin_aws_batch.status import Outcome, Watcher
+from snakemake_executor_plugin_aws_batch.status import Outcome
 from snakemake_executor_plugin_aws_batch.submission import Submitter
+from snakemake_executor_plugin_aws_batch.watcher import Watcher
 
 from ..conftest import REGION, Calls, make_queue
 from ..fakes import RecordingLogger as Logger

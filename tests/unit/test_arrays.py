@@ -7,12 +7,18 @@ import json
 import os
 import shlex
 import subprocess
+import uuid
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from snakemake_interface_common.exceptions import WorkflowError
 
-from snakemake_executor_plugin_aws_batch import arrays
+from snakemake_executor_plugin_aws_batch import arrays, payloads
+from snakemake_executor_plugin_aws_batch.service import MARKER_VARIABLE
+
+from ..factories import job_spec
 
 # Wildcard values as users write them, and the characters that break naive quoting.
 VALUES = st.text(
@@ -53,6 +59,41 @@ def test_each_child_runs_exactly_its_own_jobs_command(values):
         assert expected.returncode == 0
         child = run(script, index)
         assert (child.returncode, child.stdout, child.stderr) == (0, expected.stdout, "")
+
+
+# Any text a wildcard can hold: every character but NUL (which no argument can hold).
+ANY_TEXT = st.characters(exclude_categories=["Cs"], exclude_characters="\x00")
+WILDCARDS = st.one_of(
+    VALUES,
+    st.text(alphabet=ANY_TEXT, max_size=40),
+    st.text(alphabet=ANY_TEXT, min_size=300, max_size=1200),
+)
+
+
+def printing(args: list[str]) -> str:
+    """A command that prints each of ``args`` on a line of its own, quoted for the shell."""
+    return "printf '%s\\n' " + " ".join(shlex.quote(arg) for arg in args)
+
+
+def run_bytes(script: str, index: int) -> subprocess.CompletedProcess[bytes]:
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), arrays.INDEX_VARIABLE: str(index)}
+    return subprocess.run(["/bin/sh", "-c", script], env=env, capture_output=True, check=False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(WILDCARDS, min_size=1, max_size=2), min_size=1, max_size=5))
+def test_any_wildcard_values_reach_the_child_exactly(jobs: list[list[str]]) -> None:
+    args_of = [
+        ["snakemake", "--target-jobs", *(f"map:sample={value}" for value in values), "--cores"]
+        for values in jobs
+    ]
+    script = arrays.script(arrays.split([printing(args) for args in args_of]))
+    for index, args in enumerate(args_of):
+        child = run_bytes(script, index)
+        assert (child.returncode, child.stderr) == (0, b"")
+        assert child.stdout == "".join(f"{arg}\n" for arg in args).encode()
+    beyond = run_bytes(script, len(jobs))
+    assert (beyond.returncode, beyond.stdout) == (arrays.NO_JOB_EXIT_CODE, b"")
 
 
 def test_a_range_of_jobs_is_indexed_from_zero():
@@ -111,6 +152,107 @@ def test_no_array_holds_more_than_aws_allows():
 def test_a_job_over_the_budget_alone_is_a_range_of_its_own():
     parts = arrays.split(["echo a", "echo " + "b" * 500, "echo c"])
     assert list(arrays.chunks(parts, 200)) == [(0, 1), (1, 2), (2, 3)]
+
+
+# The budget of a real request ----------------------------------------------------------
+
+DEFINITION_ARN = "arn:aws:batch:us-east-1:123456789012:job-definition/snakejob-def-0123456789:12"
+
+
+def array_request(environment: dict[str, str], **changes: Any) -> dict[str, Any]:
+    """An array's request with an empty command, as the executor sizes its scripts on."""
+    return payloads.submit_job(
+        job_spec(**changes),
+        job_definition=DEFINITION_ARN,
+        command="",
+        environment=environment,
+        array_size=arrays.MAX_SIZE,
+    )
+
+
+def with_script(request: dict[str, Any], script: str, *, marked: bool = True) -> dict[str, Any]:
+    """``request`` running ``script``, with the marker the service adds when ``marked``."""
+    overrides = request["containerOverrides"]
+    command = [*overrides["command"][:-1], script]
+    filled = {**request, "containerOverrides": {**overrides, "command": command}}
+    return (
+        payloads.with_environment(filled, {MARKER_VARIABLE: uuid.uuid4().hex}) if marked else filled
+    )
+
+
+ENVIRONMENTS = [{}, {"SNAKEMAKE_STORAGE_S3_ENDPOINT": "http://localhost:9000"}]
+BIG_TAGS = {f"tag-{i}": "v" * 250 for i in range(90)}  # ~24 KiB: the payload limit binds
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+@pytest.mark.parametrize("tags", [{}, BIG_TAGS])
+def test_a_script_of_the_whole_budget_fits_with_the_services_marker(
+    environment: dict[str, str], tags: dict[str, str]
+) -> None:
+    request = array_request(environment, tags=tags)
+    budget = arrays.script_budget(request)
+    assert 0 < budget < payloads.MAX_CONTAINER_OVERRIDES
+    payloads.check_size("map", with_script(request, "x" * budget))
+    # Nothing is held back but the marker's room.
+    payloads.check_size(
+        "map", with_script(request, "x" * (budget + arrays.MARKER_ALLOWANCE), marked=False)
+    )
+    with pytest.raises(WorkflowError, match="Rule 'map'"):
+        payloads.check_size(
+            "map", with_script(request, "x" * (budget + arrays.MARKER_ALLOWANCE + 1), marked=False)
+        )
+
+
+def test_the_payload_limit_is_the_budget_when_it_is_the_nearer() -> None:
+    plain = arrays.script_budget(array_request({}))
+    tagged = arrays.script_budget(array_request({}, tags=BIG_TAGS))
+    assert tagged < plain - 1000
+    too_long = with_script(
+        array_request({}, tags=BIG_TAGS), "x" * (tagged + arrays.MARKER_ALLOWANCE + 1), marked=False
+    )
+    with pytest.raises(WorkflowError, match="the SubmitJob request is"):
+        payloads.check_size("map", too_long)
+
+
+def test_the_budget_counts_characters_as_json_writes_them() -> None:
+    request = array_request({})
+    budget = arrays.script_budget(request)
+    # "é" takes six characters in JSON ("\\u00e9"), a newline two.
+    payloads.check_size("map", with_script(request, "\u00e9" * (budget // 6)))
+    payloads.check_size("map", with_script(request, "\n" * (budget // 2)))
+    with pytest.raises(WorkflowError):
+        payloads.check_size(
+            "map", with_script(request, "\u00e9" * (budget // 6 + 30), marked=False)
+        )
+
+
+def test_the_marker_fits_in_its_allowance_with_or_without_an_environment() -> None:
+    for environment in ENVIRONMENTS:
+        request = array_request(environment)
+        before = len(json.dumps(request["containerOverrides"], separators=(",", ":")))
+        marked = with_script(request, "")
+        after = len(json.dumps(marked["containerOverrides"], separators=(",", ":")))
+        assert 0 < after - before <= arrays.MARKER_ALLOWANCE
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(WILDCARDS, min_size=2, max_size=120), st.sampled_from(ENVIRONMENTS))
+def test_every_array_request_of_a_group_passes_the_size_check(
+    values: list[str], environment: dict[str, str]
+) -> None:
+    commands = [
+        f"snakemake --target-jobs {shlex.quote(f'map:sample={value}')} --cores all"
+        for value in values
+    ]
+    parts = arrays.split(commands)
+    request = array_request(environment)
+    budget = arrays.script_budget(request)
+    for start, stop in arrays.chunks(parts, budget):
+        if stop - start == 1:
+            continue  # submitted alone, with its own command
+        script = arrays.script(parts, start, stop)
+        assert json_length(script) <= budget
+        payloads.check_size("map", with_script(request, script))
 
 
 def test_split_of_nothing_is_refused():

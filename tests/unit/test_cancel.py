@@ -7,7 +7,7 @@ from fractions import Fraction
 
 from snakemake_executor_plugin_aws_batch.aws import BatchError
 from snakemake_executor_plugin_aws_batch.executor import Executor
-from snakemake_executor_plugin_aws_batch.jobs import JobBook, JobRecord
+from snakemake_executor_plugin_aws_batch.jobs import ArrayJob, JobBook, JobRecord
 from snakemake_executor_plugin_aws_batch.platform import Resources
 
 from ..fakes import RecordingLogger
@@ -88,3 +88,45 @@ def test_jobs_that_could_not_be_terminated_are_named_in_one_error():
     errors = instance.logger.at("error")
     assert len(errors) == 1
     assert "b (id-b): AWS Batch API TerminateJob failed: ClientException: no id-b" in errors[0]
+
+
+def array(name: str, size: int) -> ArrayJob:
+    resources = Resources(Fraction(1), 1024, 0)
+    parent = ArrayJob(name, "r", "q", resources, children=[])
+    for index in range(size):
+        parent.children.append(JobRecord(name, "r", "q", resources, array=parent, index=index))
+    return parent
+
+
+def test_each_arrays_parent_is_terminated_once_beside_the_single_jobs() -> None:
+    first, second, refused = array("m1", 3), array("m2", 2), array("m3", 2)
+    first.submitted("arr-1")
+    second.submitted("arr-2")
+    refused.refused("AWS Batch refused job m3: ClientException: bad queue")
+    unfinished = second.children[1:]  # arr-2's first child has finished
+    jobs = [job("a", "id-a"), *first.children, *unfinished, *refused.children, job("b", "id-b")]
+    instance, service = executor(idle=True, jobs=jobs)
+    instance.cancel_jobs(infos(jobs))
+    assert sorted(service.terminated) == ["arr-1", "arr-2", "id-a", "id-b"]
+    assert instance.logger.at("info") == ["Terminating 4 AWS Batch job(s)..."]
+
+
+def test_an_array_still_being_submitted_is_named_once_among_the_requests_under_way() -> None:
+    under_way = array("m1", 3)
+    jobs = [*under_way.children, job("b")]
+    instance, service = executor(idle=False, jobs=jobs)
+    instance.cancel_jobs(infos(jobs))
+    assert service.terminated == []
+    [warning] = instance.logger.at("warning")
+    assert warning.endswith("check the queue for them: b, m1")
+
+
+def test_an_array_that_could_not_be_terminated_is_named_by_its_parent() -> None:
+    parent = array("m1", 2)
+    parent.submitted("arr-1")
+    instance, service = executor(idle=True, jobs=parent.children, refuse=frozenset({"arr-1"}))
+    instance.cancel_jobs(infos(parent.children))
+    assert service.terminated == []
+    [error] = instance.logger.at("error")
+    assert "m1 (arr-1): AWS Batch API TerminateJob failed" in error
+    assert "arr-1:" not in error

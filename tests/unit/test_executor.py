@@ -7,26 +7,50 @@ by fakes of the submitter, the watcher and the service.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import os
+import shlex
+import subprocess
 import types
-from typing import Any
+import uuid
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 import pytest
 
-from snakemake_executor_plugin_aws_batch import spec
+from snakemake_executor_plugin_aws_batch import arrays, payloads, spec
 from snakemake_executor_plugin_aws_batch.executor import Executor
-from snakemake_executor_plugin_aws_batch.jobs import JobBook, JobRecord
+from snakemake_executor_plugin_aws_batch.jobs import ArrayJob, JobBook, JobRecord
 from snakemake_executor_plugin_aws_batch.platform import Platform
-from snakemake_executor_plugin_aws_batch.status import Outcome, Verdict
+from snakemake_executor_plugin_aws_batch.service import MARKER_VARIABLE
+from snakemake_executor_plugin_aws_batch.status import Outcome
+from snakemake_executor_plugin_aws_batch.watcher import Verdict
 
 from ..fakes import RecordingLogger
 
 
+class Submission(NamedTuple):
+    target: Any  # a JobRecord, or an ArrayJob
+    spec: spec.JobSpec
+    command: str
+    environment: dict[str, str]
+    array_size: int | None
+
+
 class Submitter:
     def __init__(self) -> None:
-        self.submitted: list[tuple[JobRecord, spec.JobSpec, str, dict[str, str]]] = []
+        self.submitted: list[Submission] = []
 
-    def submit(self, record, job, *, command, environment) -> None:
-        self.submitted.append((record, job, command, dict(environment)))
+    def submit(
+        self,
+        target: JobRecord | ArrayJob,
+        job: spec.JobSpec,
+        *,
+        command: str,
+        environment: Mapping[str, str],
+        array_size: int | None = None,
+    ) -> None:
+        self.submitted.append(Submission(target, job, command, dict(environment), array_size))
 
 
 class Watcher:
@@ -48,6 +72,7 @@ class Recorder:
 
     def __init__(self) -> None:
         self.events: list[tuple[str, Any, Any]] = []
+        self.printed: list[Any] = []  # the jobs run_job_pre was called for
 
 
 def executor(platform: Platform = Platform.EC2) -> tuple[Executor, Recorder]:
@@ -70,18 +95,35 @@ def executor(platform: Platform = Platform.EC2) -> tuple[Executor, Recorder]:
         ("error", info.job, msg)
     )
     instance.report_job_success = lambda info: recorder.events.append(("success", info.job, None))
+    instance.run_job_pre = recorder.printed.append
     return instance, recorder
 
 
-def job(rule: str = "align", threads: int = 2, **resources: Any) -> Any:
-    return types.SimpleNamespace(name=rule, threads=threads, resources=resources)
+def job(
+    rule: str = "align",
+    threads: int = 2,
+    *,
+    attempt: int = 1,
+    group: bool = False,
+    wildcards: dict[str, str] | None = None,
+    **resources: Any,
+) -> Any:
+    return types.SimpleNamespace(
+        name=rule,
+        threads=threads,
+        resources=resources,
+        attempt=attempt,
+        is_group=lambda: group,
+        wildcards_dict=wildcards or {},
+    )
 
 
 def test_a_job_is_recorded_reported_and_handed_to_the_submitter():
     instance, recorder = executor()
     snakemake_job = job(aws_batch_mem_mb=4096)
     instance.run_job(snakemake_job)
-    [(record, job_spec, command, environment)] = instance.submitter.submitted
+    [(record, job_spec, command, environment, array_size)] = instance.submitter.submitted
+    assert array_size is None
     assert recorder.events == [("submitted", snakemake_job, {"record": record})]
     assert instance.jobs.unfinished() == [record]
     assert (record.name, record.rule, record.queue) == (job_spec.name, "align", "q")
@@ -188,3 +230,270 @@ def test_an_error_at_hand_over_ends_with_a_newline():
     instance.run_job(job(aws_batch_mem_mb=0))
     [(_, _, message)] = recorder.events
     assert message.endswith(".\n")
+
+
+# Array jobs: one scheduling round through run_jobs ---------------------------------------
+
+
+def printing(args: list[str]) -> str:
+    return "printf '%s\\n' " + " ".join(shlex.quote(arg) for arg in args)
+
+
+def arguments(snakemake_job: Any) -> list[str]:
+    """What a job's command prints: its rule, wildcards and attempt, like Snakemake's."""
+    targets = ",".join(f"{k}={v}" for k, v in snakemake_job.wildcards_dict.items())
+    return [
+        "snakemake",
+        "--target-jobs",
+        f"{snakemake_job.name}:{targets}",
+        "--attempt",
+        str(snakemake_job.attempt),
+    ]
+
+
+def array_executor(min_size: int = 10) -> tuple[Executor, Recorder]:
+    instance, recorder = executor()
+    instance.config = dataclasses.replace(instance.config, array_min_size=min_size)
+    instance.format_job_exec = lambda snakemake_job: printing(arguments(snakemake_job))
+    return instance, recorder
+
+
+def samples(count: int, rule: str = "map", first: int = 0, **options: Any) -> list[Any]:
+    return [
+        job(rule, wildcards={"sample": f"s{n}"}, **options) for n in range(first, first + count)
+    ]
+
+
+def run_child(script: str, index: int) -> str:
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), arrays.INDEX_VARIABLE: str(index)}
+    done = subprocess.run(
+        ["/bin/sh", "-c", script], env=env, capture_output=True, text=True, check=True
+    )
+    return done.stdout
+
+
+def printed(args: list[str]) -> str:
+    return "".join(f"{arg}\n" for arg in args)
+
+
+def submissions(instance: Executor) -> list[Submission]:
+    submitter = instance.submitter
+    assert isinstance(submitter, Submitter)  # the fake
+    return submitter.submitted
+
+
+def submitted_arrays(instance: Executor) -> list[Submission]:
+    return [s for s in submissions(instance) if isinstance(s.target, ArrayJob)]
+
+
+def submitted_singles(instance: Executor) -> list[Submission]:
+    return [s for s in submissions(instance) if isinstance(s.target, JobRecord)]
+
+
+def reported_records(recorder: Recorder) -> dict[int, JobRecord]:
+    """The record each job was reported submitted with, by the job's identity."""
+    records = {id(j): aux["record"] for kind, j, aux in recorder.events if kind == "submitted"}
+    assert len(records) == len([e for e in recorder.events if e[0] == "submitted"])
+    return records
+
+
+def test_a_rules_jobs_go_as_one_array_and_the_other_rules_jobs_alone() -> None:
+    instance, recorder = array_executor(min_size=10)
+    mapped = samples(12)
+    aligned = samples(3, rule="align")
+    jobs = [*mapped[:5], *aligned, *mapped[5:]]
+    instance.run_jobs(jobs)
+    assert recorder.printed == jobs
+    [array_submission] = submitted_arrays(instance)
+    singles = submitted_singles(instance)
+    array = array_submission.target
+    assert array_submission.array_size == array.size == 12
+    assert array_submission.spec.rule == "map"
+    assert array_submission.environment == {"SNAKEMAKE_X": "1"}
+    records = reported_records(recorder)
+    assert len(records) == len(jobs)
+    assert len(instance.jobs) == len(jobs)
+    assert [records[id(j)] for j in mapped] == array.children
+    for index, snakemake_job in enumerate(mapped):
+        record = records[id(snakemake_job)]
+        assert (record.array, record.index, record.name) == (array, index, array.name)
+        # Child ``index`` runs exactly this job's command.
+        assert run_child(array_submission.command, index) == printed(arguments(snakemake_job))
+    assert [s.target for s in singles] == [records[id(j)] for j in aligned]
+    for single in singles:
+        assert (single.target.array, single.target.index, single.array_size) == (None, None, None)
+        assert single.spec.rule == "align"
+    assert [s.command for s in singles] == [printing(arguments(j)) for j in aligned]
+
+
+@pytest.mark.parametrize(
+    "jobs",
+    [samples(9), [*samples(9), *samples(9, rule="align")]],
+    ids=["too few in all", "too few of each rule"],
+)
+def test_below_the_threshold_every_job_goes_alone(jobs: list[Any]) -> None:
+    instance, recorder = array_executor(min_size=10)
+    instance.run_jobs(jobs)
+    assert submitted_arrays(instance) == []
+    assert len(submitted_singles(instance)) == len(jobs)
+    assert recorder.printed == jobs
+    assert all(r.array is None for r in reported_records(recorder).values())
+
+
+def test_array_min_size_zero_submits_every_job_alone_as_it_is_ready() -> None:
+    instance, _ = array_executor(min_size=0)
+    jobs = samples(12)
+    handed: list[int] = []
+    instance.run_job_pre = lambda j: handed.append(len(submissions(instance)))
+    instance.run_jobs(jobs)
+    assert submitted_arrays(instance) == []
+    assert len(submitted_singles(instance)) == 12
+    # Each job is handed over before the next is even printed: the per-job path.
+    assert handed == list(range(12))
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"group": True}, {"aws_batch_job_uuid": "run-1"}, {"aws_batch_job_name_suffix": "v2"}],
+)
+def test_group_jobs_and_jobs_named_by_their_rule_go_alone(options: dict[str, Any]) -> None:
+    instance, recorder = array_executor(min_size=2)
+    jobs = samples(12, **options)
+    instance.run_jobs(jobs)
+    assert submitted_arrays(instance) == []
+    assert len(submitted_singles(instance)) == 12
+    assert len(reported_records(recorder)) == 12
+
+
+def test_jobs_asking_for_other_resources_form_other_arrays() -> None:
+    instance, recorder = array_executor(min_size=10)
+    small = samples(10, mem_mb=2048)
+    large = samples(10, first=10, mem_mb=4096)
+    instance.run_jobs([j for pair in zip(small, large, strict=True) for j in pair])
+    by_memory = {s.target.resources.memory_mib: s for s in submitted_arrays(instance)}
+    assert sorted(by_memory) == [2048, 4096]
+    records = reported_records(recorder)
+    assert by_memory[2048].target.children == [records[id(j)] for j in small]
+    assert by_memory[4096].target.children == [records[id(j)] for j in large]
+    assert by_memory[4096].spec.resources.memory_mib == 4096
+    assert submitted_singles(instance) == []
+
+
+def test_jobs_of_another_attempt_form_another_array() -> None:
+    instance, recorder = array_executor(min_size=10)
+    first = samples(10)
+    retried = samples(10, first=10, attempt=2)
+    instance.run_jobs([*retried[:5], *first, *retried[5:]])
+    records = reported_records(recorder)
+    retried_array, first_array = submitted_arrays(instance)  # in order of first appearance
+    assert retried_array.target.children == [records[id(j)] for j in retried]
+    assert first_array.target.children == [records[id(j)] for j in first]
+    assert run_child(retried_array.command, 3) == printed(arguments(retried[3]))
+
+
+def test_each_child_is_logged_with_its_index_and_wildcards() -> None:
+    instance, _ = array_executor(min_size=2)
+    jobs = [
+        job("map", wildcards={"sample": f"s{n}", "lane": f"L{n % 2}"}, aws_batch_mem_mb=2048)
+        for n in range(3)
+    ]
+    instance.run_jobs(jobs)
+    [submission] = submitted_arrays(instance)
+    name = submission.target.name
+    assert instance.logger.at("info") == [
+        f"Submitting AWS Batch job {name} [index {n}] (sample=s{n}, lane=L{n % 2}) to q "
+        "(2 vCPU, 2048 MiB)."
+        for n in range(3)
+    ]
+
+
+def test_a_child_without_wildcards_is_logged_without_them() -> None:
+    instance, _ = array_executor(min_size=2)
+    instance.format_job_exec = lambda snakemake_job: "snakemake --target-jobs all"
+    instance.run_jobs([job("all", aws_batch_mem_mb=2048), job("all", aws_batch_mem_mb=2048)])
+    [submission] = submitted_arrays(instance)
+    assert instance.logger.at("info")[1] == (
+        f"Submitting AWS Batch job {submission.target.name} [index 1] to q (2 vCPU, 2048 MiB)."
+    )
+
+
+def sent_request(instance: Executor, submission: Submission) -> dict[str, Any]:
+    """The request the submitter and the service would send for ``submission``."""
+    request = payloads.submit_job(
+        submission.spec,
+        job_definition="arn:aws:batch:us-east-1:123456789012:job-definition/snakejob-d:1",
+        command=submission.command,
+        environment=submission.environment,
+        array_size=submission.array_size,
+    )
+    return payloads.with_environment(request, {MARKER_VARIABLE: uuid.uuid4().hex})
+
+
+def test_a_group_too_large_for_one_request_goes_as_several_arrays_that_each_fit() -> None:
+    instance, recorder = array_executor(min_size=10)
+    # 1,500 characters each, no two alike at any position: nothing shared to factor out.
+    values = ["".join(chr(97 + (7 * n + i) % 26) for i in range(1500)) for n in range(12)]
+    jobs = [job("map", wildcards={"sample": value}) for value in values]
+    instance.run_jobs(jobs)
+    submissions = submitted_arrays(instance)
+    assert len(submissions) > 1
+    records = reported_records(recorder)
+    assert [c for s in submissions for c in s.target.children] == [records[id(j)] for j in jobs]
+    start = 0
+    for submission in submissions:
+        assert submission.array_size == submission.target.size >= 2
+        payloads.check_size("map", sent_request(instance, submission))
+        for index in (0, submission.target.size - 1):
+            expected = printed(arguments(jobs[start + index]))
+            assert run_child(submission.command, index) == expected
+        start += submission.target.size
+    assert [records[id(j)].index for j in jobs] == [
+        i for s in submissions for i in range(s.target.size)
+    ]
+
+
+def test_a_job_that_leaves_no_room_beside_it_goes_alone_with_its_own_command() -> None:
+    instance, recorder = array_executor(min_size=10)
+    jobs = samples(12)
+    # Alone, it takes nearly all of containerOverrides: no other job fits beside it.
+    jobs[5] = job("map", wildcards={"sample": "y" * (payloads.MAX_CONTAINER_OVERRIDES - 450)})
+    instance.run_jobs(jobs)
+    records = reported_records(recorder)
+    [single] = submitted_singles(instance)
+    assert single.target is records[id(jobs[5])]
+    assert single.command == printing(arguments(jobs[5]))
+    assert (single.target.array, single.array_size) == (None, None)
+    payloads.check_size("map", sent_request(instance, single))
+    assert [s.target.children for s in submitted_arrays(instance)] == [
+        [records[id(j)] for j in jobs[:5]],
+        [records[id(j)] for j in jobs[6:]],
+    ]
+
+
+def test_a_job_refused_at_hand_over_is_reported_and_the_others_still_share_an_array() -> None:
+    instance, recorder = array_executor(min_size=10)
+    jobs = samples(11)
+    jobs[4] = job("map", wildcards={"sample": "bad"}, aws_batch_vcpu="many")
+    instance.run_jobs(jobs)
+    [error] = [e for e in recorder.events if e[0] == "error"]
+    assert error[1] is jobs[4]
+    assert "aws_batch_vcpu" in error[2]
+    [submission] = submitted_arrays(instance)
+    records = reported_records(recorder)
+    assert submission.target.children == [records[id(j)] for j in jobs if j is not jobs[4]]
+    assert recorder.printed == jobs
+
+
+def test_children_are_reported_with_their_own_ids_in_the_status_round() -> None:
+    instance, recorder = array_executor(min_size=2)
+    instance.run_jobs(samples(3))
+    [submission] = submitted_arrays(instance)
+    submission.target.submitted("arr-1")
+    infos = [
+        types.SimpleNamespace(job=j, aux=aux, external_jobid=None)
+        for kind, j, aux in recorder.events
+        if kind == "submitted"
+    ]
+    instance.watcher = Watcher({submission.target.name: Verdict(Outcome.RUNNING)})  # type: ignore[assignment]
+    assert still_running(instance, infos) == infos
+    assert [info.external_jobid for info in infos] == ["arr-1:0", "arr-1:1", "arr-1:2"]

@@ -248,6 +248,24 @@ def test_empty_optional_values_are_left_out():
     assert "environment" not in body["containerOverrides"]
 
 
+@pytest.mark.parametrize("size", [2, 10_000])
+def test_an_array_job_request_carries_its_size(size: int) -> None:
+    body = payloads.submit_job(
+        job(), job_definition="def:1", command="echo hi", environment={}, array_size=size
+    )
+    assert body["arrayProperties"] == {"size": size}
+    assert {k: v for k, v in body.items() if k != "arrayProperties"} == submit(job())
+    assert_valid_for_botocore("SubmitJob", body)
+
+
+def test_a_single_job_request_has_no_array_properties() -> None:
+    assert "arrayProperties" not in submit(job())
+    body = payloads.submit_job(
+        job(), job_definition="def:1", command="echo hi", environment={}, array_size=None
+    )
+    assert "arrayProperties" not in body
+
+
 def test_submit_job_copies_what_it_is_given():
     tags = {"team": "genomics"}
     retry = {"attempts": 2}

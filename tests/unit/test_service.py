@@ -14,6 +14,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from snakemake_executor_plugin_aws_batch import aws
 from snakemake_executor_plugin_aws_batch import service as service_module
 from snakemake_executor_plugin_aws_batch.aws import BatchError, Clients
 from snakemake_executor_plugin_aws_batch.service import MARKER_VARIABLE, BatchService
@@ -170,6 +171,11 @@ def test_a_throttle_is_reported_to_the_pace_before_the_call_is_sent_again(stubbe
             lambda s: s.platform("q"),
             "AWS Batch API DescribeJobQueues failed: ClientException: nope",
         ),
+        (
+            "list_jobs",
+            lambda s: s.children("arr", "FAILED"),
+            "AWS Batch API ListJobs failed: ClientException: nope",
+        ),
     ],
 )
 def test_every_public_method_raises_batch_error(stubbed, operation, call, message):
@@ -187,3 +193,53 @@ def test_a_missing_queue_is_a_batch_error(stubbed):
     stubber.add_response("describe_job_queues", {"jobQueues": []})
     with pytest.raises(BatchError, match="'q' does not exist in this account in region us-east-1"):
         service.platform("q")
+
+
+# The children of an array job -------------------------------------------------------------
+
+
+def children_page(
+    stubber: Stubber, indexes: list[int], status: str, token: str | None, next_token: str | None
+) -> None:
+    """One ListJobs page of array ``arr``'s children; the first carries no index of its own."""
+    summaries: list[dict[str, Any]] = [
+        {"jobId": f"arr:{i}", "jobName": "snakejob-map-1", "arrayProperties": {"index": i}}
+        for i in indexes
+    ]
+    if summaries and token is None:
+        del summaries[0]["arrayProperties"]  # the index is then read from the id
+    answer: dict[str, Any] = {"jobSummaryList": summaries}
+    if next_token is not None:
+        answer["nextToken"] = next_token
+    expected: dict[str, Any] = {"arrayJobId": "arr", "jobStatus": status, "maxResults": 1000}
+    if token is not None:
+        expected["nextToken"] = token
+    stubber.add_response("list_jobs", answer, expected)
+
+
+def test_children_are_read_page_by_page(stubbed: tuple[BatchService, Stubber]) -> None:
+    service, stubber = stubbed
+    children_page(stubber, [0, 2, 5], "SUCCEEDED", None, "t1")
+    children_page(stubber, [7, 1000], "SUCCEEDED", "t1", "t2")
+    children_page(stubber, [], "SUCCEEDED", "t2", None)
+    assert service.children("arr", "SUCCEEDED") == [0, 2, 5, 7, 1000]
+
+
+def test_an_array_without_children_in_a_status_has_none(
+    stubbed: tuple[BatchService, Stubber],
+) -> None:
+    service, stubber = stubbed
+    children_page(stubber, [], "FAILED", None, None)
+    assert service.children("arr", "FAILED") == []
+
+
+def test_a_throttled_list_of_children_is_asked_again(
+    stubbed: tuple[BatchService, Stubber], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(aws.Backoff, "delay", lambda self, attempt: 0.0)
+    service, stubber = stubbed
+    stubber.add_client_error(
+        "list_jobs", service_error_code="TooManyRequestsException", http_status_code=429
+    )
+    children_page(stubber, [3, 4], "FAILED", None, None)
+    assert service.children("arr", "FAILED") == [3, 4]

@@ -6,6 +6,7 @@ import dataclasses
 import json
 import types
 from fractions import Fraction
+from typing import Any
 
 import pytest
 from snakemake_interface_common.exceptions import WorkflowError
@@ -46,8 +47,8 @@ def secrets_json(**pairs: str) -> str:
     return json.dumps([{"name": k, "valueFrom": SM + v} for k, v in pairs.items()])
 
 
-def settings(**changes):
-    values = {
+def settings(**changes: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {
         "job_queue": "q",
         "image": "img:1",
         "job_role": None,
@@ -841,6 +842,28 @@ def test_pacing_and_watching_settings_are_kept():
         60,
         10,
     )
+
+
+@pytest.mark.parametrize(("value", "expected"), [(0, 0), (2, 2), (10_000, 10_000), ("25", 25)])
+def test_array_min_size_is_accepted_from_0_to_10000(value: object, expected: int) -> None:
+    assert spec.global_config(**settings(array_min_size=value)).array_min_size == expected
+
+
+def test_array_min_size_defaults_to_10() -> None:
+    assert spec.global_config(**settings()).array_min_size == 10
+    assert spec.GlobalConfig(default_queue="q", image="i").array_min_size == 10
+
+
+@pytest.mark.parametrize("value", [-1, 10_001, "x", 2.5, True])
+def test_a_bad_array_min_size_is_refused_naming_the_setting_value_and_range(value: object) -> None:
+    with pytest.raises(WorkflowError) as info:
+        spec.global_config(**settings(array_min_size=value))
+    message = str(info.value)
+    assert (
+        f"setting --aws-batch-array-min-size (SNAKEMAKE_AWS_BATCH_ARRAY_MIN_SIZE): {value!r}."
+        in message
+    )
+    assert "from 0 to 10000" in message
 
 
 def test_the_documented_resource_names_are_the_known_ones():

@@ -11,7 +11,8 @@ from snakemake_executor_plugin_aws_batch.aws import BatchError
 from snakemake_executor_plugin_aws_batch.jobs import JobRecord
 from snakemake_executor_plugin_aws_batch.platform import Platform, Resources
 from snakemake_executor_plugin_aws_batch.queues import QueueFacts
-from snakemake_executor_plugin_aws_batch.status import LogLocation, Outcome, Verdict, Watcher
+from snakemake_executor_plugin_aws_batch.status import LogLocation, Outcome
+from snakemake_executor_plugin_aws_batch.watcher import Verdict, Watcher
 
 from ..fakes import RecordingLogger
 

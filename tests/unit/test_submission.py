@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from snakemake_interface_common.exceptions import WorkflowError
 
 from snakemake_executor_plugin_aws_batch.aws import BatchError
-from snakemake_executor_plugin_aws_batch.jobs import JobRecord
+from snakemake_executor_plugin_aws_batch.jobs import ArrayJob, JobRecord
 from snakemake_executor_plugin_aws_batch.submission import RateLimiter, Submitter
 
 from ..factories import job_spec, record
@@ -392,6 +392,66 @@ def test_jobs_still_queued_when_stop_times_out_are_marked_not_submitted():
     assert service.names() == ["a"]
     assert queued.batch_id is None
     assert queued.error is not None
+
+
+def array_of(size: int, name: str = "snakejob-map-1") -> ArrayJob:
+    parent = record(name)
+    array = ArrayJob(name, "map", "q", parent.resources, children=[])
+    array.children.extend(
+        record(name, array=array, index=index, resources=parent.resources) for index in range(size)
+    )
+    return array
+
+
+def submit_array(target: Submitter, array: ArrayJob) -> None:
+    target.submit(
+        array,
+        job_spec(name=array.name, rule="map"),
+        command="case ...",
+        environment={},
+        array_size=array.size,
+    )
+
+
+def test_an_array_job_is_sent_with_its_size_and_each_child_gets_its_id() -> None:
+    service = Service()
+    target = submitter(service, rate=1000)
+    array = array_of(3)
+    submit_array(target, array)
+    wait_until(lambda: array.batch_id is not None or array.error is not None)
+    assert target.stop(timeout=10) is True
+    [request] = service.sent
+    assert request["arrayProperties"] == {"size": 3}
+    assert request["containerOverrides"]["command"][-1] == "case ..."
+    assert array.batch_id == "batch-snakejob-map-1"
+    assert [child.batch_id for child in array.children] == [
+        f"batch-snakejob-map-1:{index}" for index in range(3)
+    ]
+    assert {child.error for child in array.children} == {None}
+
+
+def test_a_refused_array_job_fails_every_child_with_its_message() -> None:
+    refusal = BatchError("AWS Batch refused job snakejob-map-1: ClientException: bad queue")
+    target = submitter(Service(fail_with=refusal), rate=1000)
+    array = array_of(2)
+    submit_array(target, array)
+    wait_until(lambda: array.error is not None)
+    target.stop(timeout=10)
+    assert [child.error for child in array.children] == [str(refusal)] * 2
+    assert {child.batch_id for child in array.children} == {None}
+    assert array.batch_id is None
+
+
+def test_an_array_job_after_stop_is_not_sent_and_each_child_says_so() -> None:
+    service = Service()
+    target = submitter(service, rate=1000)
+    assert target.stop(timeout=1) is True
+    array = array_of(2)
+    submit_array(target, array)
+    assert service.sent == []
+    for child in array.children:
+        assert child.error is not None
+        assert "cancelled" in child.error
 
 
 def test_submissions_are_paced_by_the_rate():
