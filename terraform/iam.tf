@@ -119,6 +119,9 @@ resource "aws_iam_role_policy" "job_bucket" {
   policy = data.aws_iam_policy_document.bucket_read_write.json
 }
 
+# With enable_efs the job role also mounts the EFS file system: aws_iam_role_policy.job_efs
+# in efs.tf, next to the file system policy that grants the same.
+
 resource "aws_iam_role_policy_attachment" "job_extra" {
   for_each = toset(var.job_role_policy_arns)
 

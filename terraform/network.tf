@@ -145,8 +145,9 @@ resource "aws_vpc_endpoint" "s3" {
   tags = { Name = "${local.names.vpc}-s3" }
 }
 
-# The jobs' security group: outbound connections only. No ingress rule exists anywhere
-# in this configuration, and none should be added: jobs never serve anything.
+# The jobs' security group: outbound connections only. It has no ingress rule, and none
+# should be added: jobs never serve anything. (The only ingress rule in this
+# configuration lets the jobs reach the optional EFS mount targets, efs.tf.)
 resource "aws_security_group" "jobs" {
   name        = local.names.security_group
   description = "AWS Batch jobs run by Snakemake: outbound only, no inbound traffic"
@@ -160,6 +161,18 @@ resource "aws_security_group" "jobs" {
       from_port   = egress.value
       to_port     = egress.value
       cidr_blocks = ["0.0.0.0/0"]
+    }
+  }
+
+  # NFS to the EFS mount targets (enable_efs); allow_all_egress already covers it.
+  dynamic "egress" {
+    for_each = var.enable_efs && !var.allow_all_egress ? ["nfs"] : []
+    content {
+      description     = "NFS to the EFS mount targets"
+      protocol        = "tcp"
+      from_port       = local.nfs_port
+      to_port         = local.nfs_port
+      security_groups = [aws_security_group.efs[0].id]
     }
   }
 

@@ -1,6 +1,7 @@
 # Outputs in upper case are environment variables: export them all with the one command
 # in README.md. The plugin reads the SNAKEMAKE_AWS_BATCH_* ones; SNAKEMAKE_STORAGE_PREFIX
-# is for --default-storage-prefix.
+# is for --default-storage-prefix. Outputs of disabled options are null, which
+# `terraform output` and the export command leave out.
 
 output "SNAKEMAKE_AWS_BATCH_REGION" {
   description = "Region of the job queue (--aws-batch-region)."
@@ -32,6 +33,21 @@ output "SNAKEMAKE_AWS_BATCH_FARGATE_JOB_QUEUE" {
   value       = var.enable_fargate ? aws_batch_job_queue.fargate[0].arn : null
 }
 
+output "SNAKEMAKE_AWS_BATCH_VOLUMES" {
+  description = "When enable_efs is set: the --aws-batch-volumes value that mounts the EFS file system at efs_container_path, through the access point, with TLS and the job role's IAM authorization."
+  value = var.enable_efs ? jsonencode([{
+    name          = "efs"
+    containerPath = var.efs_container_path
+    readOnly      = false
+    efs = {
+      fileSystemId      = aws_efs_file_system.main[0].id
+      accessPointId     = aws_efs_access_point.main[0].id
+      transitEncryption = true
+      iam               = true
+    }
+  }]) : null
+}
+
 output "user_policy_arn" {
   description = "IAM policy with the permissions a person (or CI role) needs to run Snakemake on these queues."
   value       = aws_iam_policy.user.arn
@@ -48,7 +64,7 @@ output "log_group_name" {
 }
 
 output "kms_key_arn" {
-  description = "KMS key that encrypts the bucket and the log groups."
+  description = "KMS key that encrypts the bucket, the log groups and the EFS file system."
   value       = aws_kms_key.main.arn
 }
 
@@ -65,6 +81,16 @@ output "job_subnet_ids" {
 output "security_group_id" {
   description = "Security group of the jobs (outbound only)."
   value       = aws_security_group.jobs.id
+}
+
+output "efs_file_system_id" {
+  description = "ID of the EFS file system, when enable_efs is set."
+  value       = var.enable_efs ? aws_efs_file_system.main[0].id : null
+}
+
+output "efs_access_point_id" {
+  description = "ID of the EFS access point jobs mount through, when enable_efs is set."
+  value       = var.enable_efs ? aws_efs_access_point.main[0].id : null
 }
 
 output "instance_role_arn" {

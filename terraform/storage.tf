@@ -1,5 +1,5 @@
 # The workflow bucket (Snakemake's --default-storage-prefix), the jobs' log group and
-# the KMS key that encrypts both.
+# the KMS key that encrypts both (and the optional EFS file system, efs.tf).
 
 # ---------------------------------------------------------------------------
 # KMS key

@@ -476,7 +476,7 @@ variable "log_retention_days" {
 }
 
 variable "kms_alias_name" {
-  description = "Alias of the KMS key that encrypts the bucket and the log groups (default: alias/<name_prefix>)."
+  description = "Alias of the KMS key that encrypts the bucket, the log groups and the EFS file system (default: alias/<name_prefix>)."
   type        = string
   default     = null
 }
@@ -485,4 +485,114 @@ variable "kms_deletion_window_days" {
   description = "Days a scheduled deletion of the KMS key can still be cancelled."
   type        = number
   default     = 30
+}
+
+# ---------------------------------------------------------------------------
+# Shared file system (EFS)
+# ---------------------------------------------------------------------------
+
+variable "enable_efs" {
+  description = "Create an EFS file system the jobs can mount (mount targets in the job subnets, an access point, a TLS-only policy); its --aws-batch-volumes value is exported as SNAKEMAKE_AWS_BATCH_VOLUMES."
+  type        = bool
+  default     = false
+}
+
+variable "efs_name" {
+  description = "Name tag and creation token of the EFS file system and its access point (default: <name_prefix>-efs)."
+  type        = string
+  default     = null
+}
+
+variable "efs_security_group_name" {
+  description = "Name of the EFS mount targets' security group (default: <name_prefix>-efs-mount-targets)."
+  type        = string
+  default     = null
+}
+
+variable "efs_performance_mode" {
+  description = "EFS performance mode: generalPurpose (lowest latency, the right choice for almost every workflow) or maxIO."
+  type        = string
+  default     = "generalPurpose"
+
+  validation {
+    condition     = contains(["generalPurpose", "maxIO"], var.efs_performance_mode)
+    error_message = "efs_performance_mode must be generalPurpose or maxIO."
+  }
+}
+
+variable "efs_throughput_mode" {
+  description = "EFS throughput mode: elastic (scales with the jobs, billed per byte moved), bursting (grows with the stored size) or provisioned (efs_provisioned_throughput_mibps, billed by the hour)."
+  type        = string
+  default     = "elastic"
+
+  validation {
+    condition     = contains(["elastic", "bursting", "provisioned"], var.efs_throughput_mode)
+    error_message = "efs_throughput_mode must be elastic, bursting or provisioned."
+  }
+}
+
+variable "efs_provisioned_throughput_mibps" {
+  description = "Throughput in MiB/s when efs_throughput_mode is provisioned."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.efs_provisioned_throughput_mibps == null ? true : var.efs_provisioned_throughput_mibps >= 1
+    error_message = "efs_provisioned_throughput_mibps must be at least 1."
+  }
+}
+
+variable "efs_root_directory" {
+  description = "Directory of the file system the access point exposes as the volume's root; EFS creates it on first use."
+  type        = string
+  default     = "/snakemake"
+
+  validation {
+    condition     = can(regex("^(/[^/]+){1,4}$", var.efs_root_directory)) && length(var.efs_root_directory) <= 100
+    error_message = "efs_root_directory must be an absolute path of one to four directories without a trailing '/' (at most 100 characters), e.g. /snakemake."
+  }
+}
+
+variable "efs_posix_uid" {
+  description = "POSIX user id every file operation through the access point runs as, and the owner of efs_root_directory."
+  type        = number
+  default     = 1000
+
+  validation {
+    condition     = var.efs_posix_uid >= 0 && var.efs_posix_uid <= 4294967295 && floor(var.efs_posix_uid) == var.efs_posix_uid
+    error_message = "efs_posix_uid must be a whole number from 0 to 4294967295."
+  }
+}
+
+variable "efs_posix_gid" {
+  description = "POSIX group id every file operation through the access point runs as, and the group of efs_root_directory."
+  type        = number
+  default     = 1000
+
+  validation {
+    condition     = var.efs_posix_gid >= 0 && var.efs_posix_gid <= 4294967295 && floor(var.efs_posix_gid) == var.efs_posix_gid
+    error_message = "efs_posix_gid must be a whole number from 0 to 4294967295."
+  }
+}
+
+variable "efs_root_directory_permissions" {
+  description = "Octal permissions efs_root_directory is created with."
+  type        = string
+  default     = "0755"
+
+  validation {
+    condition     = can(regex("^[0-7]{3,4}$", var.efs_root_directory_permissions))
+    error_message = "efs_root_directory_permissions must be octal permissions such as 0755."
+  }
+}
+
+variable "efs_container_path" {
+  description = "Where SNAKEMAKE_AWS_BATCH_VOLUMES mounts the file system in the jobs' containers."
+  type        = string
+  default     = "/mnt/efs"
+
+  validation {
+    condition     = startswith(var.efs_container_path, "/")
+    error_message = "efs_container_path must be an absolute path, e.g. /mnt/efs."
+  }
 }

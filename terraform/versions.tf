@@ -41,6 +41,8 @@ locals {
     flow_log_role        = coalesce(var.flow_log_role_name, "${var.name_prefix}-flow-logs")
     flow_log_group       = coalesce(var.flow_log_group_name, "/${var.name_prefix}/vpc-flow-logs")
     kms_alias            = coalesce(var.kms_alias_name, "alias/${var.name_prefix}")
+    efs                  = coalesce(var.efs_name, "${var.name_prefix}-efs")
+    efs_security_group   = coalesce(var.efs_security_group_name, "${var.name_prefix}-efs-mount-targets")
     bucket_prefix        = "${var.name_prefix}-"
   }
 }

@@ -1,17 +1,29 @@
-"""The Terraform passes checkov's checks, except the exceptions in checkov-skips.txt."""
+"""The Terraform passes checkov's checks, except the exceptions in checkov-skips.txt.
+
+checkov leaves out resources whose count is 0, so the configuration is scanned twice:
+with its defaults, and with every optional part switched on.
+"""
 
 from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.terraform.config import REPO_ROOT, TERRAFORM_DIR
+from tests.terraform.config import REPO_ROOT, TERRAFORM_DIR, load
 
 CHECKOV = REPO_ROOT / ".venv-iac" / "bin" / "checkov"
 SKIPS_FILE = TERRAFORM_DIR / "checkov-skips.txt"
+# The variables that add resources when set; the second scan sets them all.
+EVERY_OPTION = {
+    "enable_efs": True,
+    "enable_fargate": True,
+    "create_batch_service_linked_role": True,
+}
+SCANS = ("defaults", "every option on")
 
 
 def read_skips() -> dict[tuple[str, str], str]:
@@ -30,25 +42,22 @@ def read_skips() -> dict[tuple[str, str], str]:
     return skips
 
 
-@pytest.fixture(scope="module")
-def report() -> dict[str, Any]:
-    if not CHECKOV.exists():
-        pytest.fail(
-            f"checkov is not installed at {CHECKOV.relative_to(REPO_ROOT)}; "
-            "run `make .venv-iac/.installed` (part of `make test`)"
-        )
+def run_checkov(var_file: Path | None) -> dict[str, Any]:
+    # Without --quiet the report lists the passed checks too: what was scanned.
+    command = [
+        str(CHECKOV),
+        "-d",
+        str(TERRAFORM_DIR),
+        "--framework",
+        "terraform",
+        "-o",
+        "json",
+        "--skip-download",
+    ]
+    if var_file is not None:
+        command += ["--var-file", str(var_file)]
     result = subprocess.run(
-        [
-            str(CHECKOV),
-            "-d",
-            str(TERRAFORM_DIR),
-            "--framework",
-            "terraform",
-            "-o",
-            "json",
-            "--quiet",
-            "--skip-download",
-        ],
+        command,
         capture_output=True,
         text=True,
         timeout=120,
@@ -63,29 +72,84 @@ def report() -> dict[str, Any]:
     return dict(terraform)
 
 
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """checkov's report of each scan, by the name in SCANS."""
+    if not CHECKOV.exists():
+        pytest.fail(
+            f"checkov is not installed at {CHECKOV.relative_to(REPO_ROOT)}; "
+            "run `make .venv-iac/.installed` (part of `make test`)"
+        )
+    var_file = tmp_path_factory.mktemp("checkov") / "every-option.tfvars"
+    var_file.write_text("".join(f"{k} = {str(v).lower()}\n" for k, v in EVERY_OPTION.items()))
+    return {"defaults": run_checkov(None), "every option on": run_checkov(var_file)}
+
+
+def failed_checks(report: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(report["results"].get("failed_checks", []))
+
+
+def scanned_resources(report: dict[str, Any]) -> set[str]:
+    results = report["results"]
+    return {
+        c["resource"] for kind in ("passed_checks", "failed_checks") for c in results.get(kind, [])
+    }
+
+
 def test_skips_file_gives_a_reason_for_each_exception() -> None:
     assert read_skips(), "checkov-skips.txt lists no exception"
 
 
-def test_checkov_scanned_the_configuration(report: dict[str, Any]) -> None:
-    summary = report["summary"]
+def test_every_option_scan_switches_on_every_optional_part() -> None:
+    variables = load().variables
+    for name, value in EVERY_OPTION.items():
+        assert variables[name]["default"] is not value, f"{name} is already on by default"
+    optional = {
+        n for n, body in variables.items() if n.startswith("enable_") and not body["default"]
+    }
+    assert optional <= set(EVERY_OPTION), f"scan these with checkov too: {optional}"
+
+
+@pytest.mark.parametrize("scan", SCANS)
+def test_checkov_scanned_the_configuration(reports: dict[str, dict[str, Any]], scan: str) -> None:
+    summary = reports[scan]["summary"]
     assert summary["parsing_errors"] == 0
     assert summary["resource_count"] >= 30
     assert summary["passed"] > 100
 
 
-def test_no_failed_checks_beyond_the_listed_exceptions(report: dict[str, Any]) -> None:
+def test_every_option_scan_checks_the_optional_resources(
+    reports: dict[str, dict[str, Any]],
+) -> None:
+    scanned = scanned_resources(reports["every option on"])
+    for resource in (
+        "aws_efs_file_system.main[0]",
+        "aws_efs_access_point.main[0]",
+        "aws_security_group.efs[0]",
+        "aws_vpc_security_group_ingress_rule.efs_nfs_from_jobs[0]",
+        "aws_iam_role_policy.job_efs[0]",
+    ):
+        assert resource in scanned, f"checkov did not check {resource}"
+    assert "aws_efs_file_system.main[0]" not in scanned_resources(reports["defaults"])
+
+
+@pytest.mark.parametrize("scan", SCANS)
+def test_no_failed_checks_beyond_the_listed_exceptions(
+    reports: dict[str, dict[str, Any]], scan: str
+) -> None:
     skips = read_skips()
     unexpected = [
         f"{c['check_id']} {c['resource']} ({c['file_path']}:{c['file_line_range'][0]}): "
         f"{c['check_name']}"
-        for c in report["results"]["failed_checks"]
+        for c in failed_checks(reports[scan])
         if (c["check_id"], c["resource"]) not in skips
     ]
     assert not unexpected, "checkov findings:\n" + "\n".join(unexpected)
 
 
-def test_every_listed_exception_is_still_needed(report: dict[str, Any]) -> None:
-    failed = {(c["check_id"], c["resource"]) for c in report["results"]["failed_checks"]}
+def test_every_listed_exception_is_still_needed(reports: dict[str, dict[str, Any]]) -> None:
+    failed = {
+        (c["check_id"], c["resource"]) for report in reports.values() for c in failed_checks(report)
+    }
     stale = sorted(set(read_skips()) - failed)
     assert not stale, f"checkov-skips.txt lists findings checkov no longer reports: {stale}"

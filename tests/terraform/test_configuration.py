@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from typing import Any
 
 import pytest
 
-from snakemake_executor_plugin_aws_batch import ExecutorSettings
+from snakemake_executor_plugin_aws_batch import ExecutorSettings, container
 from snakemake_executor_plugin_aws_batch.names import definition_name
+from snakemake_executor_plugin_aws_batch.validation import Origin
 from tests.terraform.config import (
     TERRAFORM_DIR,
     as_list,
@@ -31,6 +33,7 @@ USER_GUIDE_VARIABLES = {
 DOCUMENTED_VARIABLES = {
     "SNAKEMAKE_STORAGE_PREFIX",
     "SNAKEMAKE_AWS_BATCH_FARGATE_JOB_QUEUE",
+    "SNAKEMAKE_AWS_BATCH_VOLUMES",
 }
 
 
@@ -228,10 +231,11 @@ def test_batch_service_linked_role_is_optional() -> None:
 
 def test_job_role_reads_and_writes_the_workflow_bucket() -> None:
     config = load()
+    # Its one policy that is always there; the EFS one comes with enable_efs.
     policies = [
         p
         for p in config.resources["aws_iam_role_policy"].values()
-        if p["role"] == "${aws_iam_role.job.id}"
+        if p["role"] == "${aws_iam_role.job.id}" and "count" not in p
     ]
     assert len(policies) == 1
     granted = actions_to_resources(config.policy_document(policies[0]["policy"]))
@@ -326,7 +330,7 @@ def test_user_policy_is_least_privilege() -> None:
 # ---------------------------------------------------------------------------
 
 
-def test_no_security_group_allows_inbound_traffic() -> None:
+def test_only_the_efs_mount_targets_accept_inbound_traffic_and_only_nfs_from_jobs() -> None:
     config = load()
     groups = {
         **config.resources.get("aws_security_group", {}),
@@ -339,7 +343,18 @@ def test_no_security_group_allows_inbound_traffic() -> None:
             assert "ingress" not in dynamic, f"{name} has dynamic ingress rules"
     for name, rule in config.resources.get("aws_security_group_rule", {}).items():
         assert rule["type"] != "ingress", f"aws_security_group_rule.{name} allows ingress"
-    assert "aws_vpc_security_group_ingress_rule" not in config.resources
+    # The one ingress rule: NFS into the mount targets' group, from the jobs' group only.
+    (name,) = config.resources["aws_vpc_security_group_ingress_rule"]
+    assert name == "efs_nfs_from_jobs"
+    rule = config.resource("aws_vpc_security_group_ingress_rule", name)
+    assert rule["count"] == "${var.enable_efs ? 1 : 0}"
+    assert rule["security_group_id"] == "${aws_security_group.efs[0].id}"
+    assert rule["referenced_security_group_id"] == "${aws_security_group.jobs.id}"
+    assert rule["ip_protocol"] == "tcp"
+    assert rule["from_port"] == rule["to_port"] == "${local.nfs_port}"
+    assert config.locals["nfs_port"] == 2049
+    for source in ("cidr_ipv4", "cidr_ipv6", "prefix_list_id"):
+        assert source not in rule, f"the NFS rule must not also allow {source}"
 
 
 def test_jobs_security_group_allows_egress_and_is_used_by_every_compute_environment() -> None:
@@ -349,6 +364,21 @@ def test_jobs_security_group_allows_egress_and_is_used_by_every_compute_environm
     for environment in config.resources["aws_batch_compute_environment"].values():
         groups = environment["compute_resources"][0]["security_group_ids"]
         assert groups == ["${aws_security_group.jobs.id}"]
+
+
+def test_jobs_may_connect_to_the_efs_mount_targets_on_nfs() -> None:
+    group = load().resource("aws_security_group", "jobs")
+    egress = [d["egress"] for d in group["dynamic"] if "egress" in d]
+    nfs = [rule for rule in egress if "aws_security_group.efs" in json.dumps(rule["content"])]
+    assert len(nfs) == 1, "the jobs' security group needs one egress rule to the EFS group"
+    (rule,) = nfs
+    # With allow_all_egress the rule for every port already covers NFS.
+    assert rule["for_each"] == "${var.enable_efs && !var.allow_all_egress ? ['nfs'] : []}"
+    (content,) = rule["content"]
+    assert content["protocol"] == "tcp"
+    assert content["from_port"] == content["to_port"] == "${local.nfs_port}"
+    assert content["security_groups"] == ["${aws_security_group.efs[0].id}"]
+    assert "cidr_blocks" not in content
 
 
 def test_subnets_span_at_least_two_zones_by_default() -> None:
@@ -486,3 +516,160 @@ def test_job_log_group_has_the_batch_default_name_and_retention() -> None:
     assert group["name"] == "${var.log_group_name}"
     assert group["retention_in_days"] == "${var.log_retention_days}"
     assert config.default("log_retention_days") > 0
+
+
+# ---------------------------------------------------------------------------
+# Shared file system (EFS)
+# ---------------------------------------------------------------------------
+
+EFS_ONCE = "${var.enable_efs ? 1 : 0}"
+EFS_CLIENT_ACTIONS = {"elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"}
+ACCESS_POINT_CONDITION = {
+    "test": "StringEquals",
+    "variable": "elasticfilesystem:AccessPointArn",
+    "values": ["${aws_efs_access_point.main[0].arn}"],
+}
+
+
+def test_efs_is_off_by_default_and_every_part_of_it_depends_on_enable_efs() -> None:
+    config = load()
+    assert config.default("enable_efs") is False
+    efs_resources = {
+        (kind, name)
+        for kind, named in config.resources.items()
+        for name in named
+        if kind.startswith("aws_efs_")
+    }
+    assert efs_resources == {
+        ("aws_efs_file_system", "main"),
+        ("aws_efs_mount_target", "main"),
+        ("aws_efs_access_point", "main"),
+        ("aws_efs_file_system_policy", "main"),
+    }
+    for kind, name in efs_resources - {("aws_efs_mount_target", "main")}:
+        assert config.resource(kind, name)["count"] == EFS_ONCE, f"{kind}.{name}"
+    for kind, name in (
+        ("aws_security_group", "efs"),
+        ("aws_vpc_security_group_ingress_rule", "efs_nfs_from_jobs"),
+        ("aws_iam_role_policy", "job_efs"),
+    ):
+        assert config.resource(kind, name)["count"] == EFS_ONCE, f"{kind}.{name}"
+    for name in ("efs", "job_efs"):
+        assert config.data_source("aws_iam_policy_document", name)["count"] == EFS_ONCE
+
+
+def test_efs_file_system_is_encrypted_with_the_kms_key() -> None:
+    config = load()
+    system = config.resource("aws_efs_file_system", "main")
+    assert system["encrypted"] is True
+    assert system["kms_key_id"] == "${aws_kms_key.main.arn}"
+    assert system["performance_mode"] == "${var.efs_performance_mode}"
+    assert system["throughput_mode"] == "${var.efs_throughput_mode}"
+    assert config.default("efs_performance_mode") == "generalPurpose"
+    assert config.default("efs_throughput_mode") == "elastic"
+
+
+def test_efs_has_a_mount_target_in_every_job_subnet() -> None:
+    config = load()
+    target = config.resource("aws_efs_mount_target", "main")
+    assert target["count"] == "${var.enable_efs ? length(local.azs) : 0}"
+    assert target["subnet_id"] == "${local.job_subnet_ids[count.index]}"
+    assert target["file_system_id"] == "${aws_efs_file_system.main[0].id}"
+    assert target["security_groups"] == ["${aws_security_group.efs[0].id}"]
+    # One job subnet per zone, whichever subnet_type: as many as there are mount targets.
+    for name in ("public", "private"):
+        assert "length(local.azs)" in config.resource("aws_subnet", name)["count"]
+    group = config.resource("aws_security_group", "efs")
+    assert group["vpc_id"] == "${aws_vpc.main.id}"
+    assert "egress" not in group, "the mount targets never open a connection"
+
+
+def test_efs_access_point_fixes_the_root_directory_and_posix_user() -> None:
+    config = load()
+    point = config.resource("aws_efs_access_point", "main")
+    assert point["file_system_id"] == "${aws_efs_file_system.main[0].id}"
+    (root,) = point["root_directory"]
+    assert root["path"] == "${var.efs_root_directory}"
+    assert config.default("efs_root_directory") == "/snakemake"
+    (user,) = point["posix_user"]
+    assert user == {"uid": "${var.efs_posix_uid}", "gid": "${var.efs_posix_gid}"}
+    # EFS creates the root directory owned by that user, so jobs can write to it.
+    (creation,) = root["creation_info"]
+    assert creation["owner_uid"] == user["uid"]
+    assert creation["owner_gid"] == user["gid"]
+    assert creation["permissions"] == "${var.efs_root_directory_permissions}"
+    assert re.fullmatch(r"[0-7]{3,4}", config.default("efs_root_directory_permissions"))
+
+
+def test_efs_policy_requires_tls_and_lets_the_job_role_mount_via_the_access_point() -> None:
+    config = load()
+    policy = config.resource("aws_efs_file_system_policy", "main")
+    assert policy["file_system_id"] == "${aws_efs_file_system.main[0].id}"
+    document = config.policy_document(policy["policy"])
+    deny = [s for s in statements(document) if s.get("effect") == "Deny"]
+    allow = [s for s in statements(document) if s.get("effect", "Allow") == "Allow"]
+    (tls,) = deny
+    assert tls["actions"] == ["*"]
+    assert tls["principals"] == [{"type": "AWS", "identifiers": ["*"]}]
+    assert tls["condition"] == [
+        {"test": "Bool", "variable": "aws:SecureTransport", "values": ["false"]}
+    ]
+    (mount,) = allow
+    assert set(mount["actions"]) == EFS_CLIENT_ACTIONS, "no ClientRootAccess"
+    assert mount["resources"] == ["${aws_efs_file_system.main[0].arn}"]
+    assert mount["principals"] == [{"type": "AWS", "identifiers": ["${aws_iam_role.job.arn}"]}]
+    assert mount["condition"] == [ACCESS_POINT_CONDITION]
+
+
+def test_job_role_may_mount_the_file_system_through_the_access_point() -> None:
+    config = load()
+    policy = config.resource("aws_iam_role_policy", "job_efs")
+    assert reference(policy["role"]) == "aws_iam_role.job.id"
+    (statement,) = statements(config.policy_document(policy["policy"]))
+    assert statement.get("effect", "Allow") == "Allow"
+    assert set(statement["actions"]) == EFS_CLIENT_ACTIONS
+    assert statement["resources"] == ["${aws_efs_file_system.main[0].arn}"]
+    assert statement["condition"] == [ACCESS_POINT_CONDITION]
+
+
+def test_efs_outputs_are_the_ids_or_null() -> None:
+    outputs = load().outputs
+    assert outputs["efs_file_system_id"]["value"] == (
+        "${var.enable_efs ? aws_efs_file_system.main[0].id : null}"
+    )
+    assert outputs["efs_access_point_id"]["value"] == (
+        "${var.enable_efs ? aws_efs_access_point.main[0].id : null}"
+    )
+
+
+def volumes_output(file_system_id: str, access_point_id: str) -> str:
+    """SNAKEMAKE_AWS_BATCH_VOLUMES as `terraform output` would show it, for these ids."""
+    value = load().outputs["SNAKEMAKE_AWS_BATCH_VOLUMES"]["value"]
+    match = re.fullmatch(r"\$\{var\.enable_efs \? jsonencode\((.*)\) : null\}", value, re.S)
+    assert match, f"SNAKEMAKE_AWS_BATCH_VOLUMES must be jsonencode(...) or null, not {value}"
+    text = (
+        match.group(1)
+        .replace("${var.efs_container_path}", load().default("efs_container_path"))
+        .replace("${aws_efs_file_system.main[0].id}", file_system_id)
+        .replace("${aws_efs_access_point.main[0].id}", access_point_id)
+    )
+    assert "${" not in text, f"unexpected expression in {text}"
+    return json.dumps(json.loads(text), sort_keys=True)
+
+
+def test_volumes_output_is_a_value_the_plugin_accepts() -> None:
+    text = volumes_output("fs-0123456789abcdef0", "fsap-0123456789abcdef0")
+    # The output is named after the plugin's setting (aws_batch_volumes).
+    assert f"SNAKEMAKE_{container.VOLUMES.upper()}" in load().outputs
+    (volume,) = container.volumes(Origin("--aws-batch-volumes"), text)
+    assert volume.name == "efs"
+    assert volume.container_path == "/mnt/efs"
+    assert volume.read_only is False
+    assert volume.host_path is None
+    assert volume.efs == container.Efs(
+        file_system_id="fs-0123456789abcdef0",
+        root_directory=None,  # the access point's root directory
+        access_point_id="fsap-0123456789abcdef0",
+        transit_encryption=True,  # the file system policy refuses anything else
+        iam=True,  # the policy grants the job role, not anonymous clients
+    )

@@ -84,7 +84,76 @@ def test_readme_runs_snakemake_with_the_exported_storage_prefix() -> None:
     assert "--jobs" in words
 
 
-def test_readme_documents_every_upper_case_output() -> None:
+def test_readme_documents_every_output() -> None:
     for name in load().outputs:
-        if name.isupper():
-            assert f"`{name}`" in README, f"README.md does not document {name}"
+        assert f"`{name}`" in README, f"README.md does not document {name}"
+
+
+def test_export_command_keeps_the_volumes_json_intact() -> None:
+    volumes = [
+        {
+            "containerPath": "/mnt/efs",
+            "efs": {
+                "accessPointId": "fsap-0123456789abcdef0",
+                "fileSystemId": "fs-0123456789abcdef0",
+                "iam": True,
+                "transitEncryption": True,
+            },
+            "name": "efs",
+            "readOnly": False,
+        }
+    ]
+    outputs = sample_terraform_output()
+    outputs["SNAKEMAKE_AWS_BATCH_VOLUMES"]["value"] = json.dumps(volumes)
+    (line,) = [x for x in run_export(outputs).splitlines() if "_VOLUMES=" in x]
+    _, assignment = shlex.split(line)
+    assert json.loads(assignment.partition("=")[2]) == volumes
+    # Without EFS the output is null and nothing is exported.
+    outputs["SNAKEMAKE_AWS_BATCH_VOLUMES"]["value"] = None
+    assert "SNAKEMAKE_AWS_BATCH_VOLUMES" not in run_export(outputs)
+
+
+def efs_section() -> str:
+    match = re.search(r"^### A shared EFS file system$(.*?)^##? ", README, re.M | re.S)
+    assert match, "README.md has no section '### A shared EFS file system'"
+    return match.group(1)
+
+
+def test_readme_says_how_to_enable_efs_and_what_it_needs() -> None:
+    section = efs_section()
+    assert "`enable_efs = true`" in section
+    assert "off by default" in section
+    for need in (
+        "TCP 2049",  # NFS from the jobs' security group to the mount targets
+        "`elasticfilesystem:ClientMount`",
+        "`elasticfilesystem:ClientWrite`",
+        "`ClientRootAccess`",
+        "TLS",
+        '`"transitEncryption": true`',
+        '`"iam": true`',
+        "`--aws-batch-volumes`",
+        "`SNAKEMAKE_AWS_BATCH_VOLUMES`",
+    ):
+        assert need in section, f"the EFS section does not mention {need}"
+
+
+def test_readme_names_every_efs_variable_with_its_default() -> None:
+    config = load()
+    section = efs_section()
+    for name in config.variables:
+        if name.startswith("efs_") and not name.endswith("_name"):
+            assert f"`{name}`" in section, f"the EFS section does not mention {name}"
+    for name in ("efs_root_directory", "efs_container_path", "efs_throughput_mode"):
+        assert f"`{config.default(name)}`" in section, f"the default of {name}"
+
+
+def test_readme_shows_the_volumes_json_the_output_produces() -> None:
+    section = efs_section()
+    (block,) = re.findall(r"```json\n(.*?)```", section, re.S)
+    (volume,) = json.loads(block)
+    assert volume["name"] == "efs"
+    assert volume["containerPath"] == load().default("efs_container_path")
+    assert volume["efs"]["transitEncryption"] is True
+    assert volume["efs"]["iam"] is True
+    assert volume["efs"]["accessPointId"].startswith("fsap-")
+    assert "rootDirectory" not in volume["efs"]

@@ -90,3 +90,32 @@ def test_allocation_strategy_matches_the_purchase_option() -> None:
     conditions = [check["condition"] for check in lifecycle["precondition"]]
     assert '${var.use_spot || !startswith(local.allocation_strategy, "SPOT_")}' in conditions
     assert "${var.min_vcpus <= var.max_vcpus}" in conditions
+
+
+def test_efs_throughput_options_are_checked_together() -> None:
+    lifecycle = load().resource("aws_efs_file_system", "main")["lifecycle"][0]
+    conditions = [check["condition"] for check in lifecycle["precondition"]]
+    assert (
+        '${var.efs_throughput_mode != "provisioned" || var.efs_provisioned_throughput_mibps != null}'
+        in conditions
+    )
+    assert (
+        '${var.efs_throughput_mode != "elastic" || var.efs_performance_mode == "generalPurpose"}'
+        in conditions
+    )
+    throughput = load().resource("aws_efs_file_system", "main")["provisioned_throughput_in_mibps"]
+    assert "var.efs_provisioned_throughput_mibps" in throughput
+
+
+def test_security_groups_do_not_refer_to_each_other_inline() -> None:
+    """Inline rules that refer both ways would be a dependency cycle: the EFS group's
+    ingress is a rule of its own, the jobs' group refers to the EFS group inline."""
+    groups = load().resources["aws_security_group"]
+    refers = {
+        name: set(re.findall(r"aws_security_group\.(\w+)", str(body))) - {name}
+        for name, body in groups.items()
+    }
+    assert refers["jobs"] == {"efs"}
+    for name, others in refers.items():
+        for other in others:
+            assert name not in refers.get(other, set()), f"{name} and {other} refer to each other"
