@@ -106,6 +106,21 @@ class ExecutorSettings(ExecutorSettingsBase):  # type: ignore[misc]
     missing_job_grace: int = _setting(
         120, "Report a job as failed when AWS Batch has not known its id for this many seconds."
     )
+    volumes: Optional[str] = _setting(
+        None,
+        "Volumes for every job, as a JSON array of "
+        '{"name", "containerPath", "readOnly", and "hostPath" (EC2) or "efs": '
+        '{"fileSystemId", "rootDirectory", "accessPointId", "transitEncryption", "iam"}}; '
+        "a rule's aws_batch_volumes entry of the same name wins.",
+    )
+    log_group: Optional[str] = _setting(
+        None,
+        "CloudWatch Logs group of the jobs' logs (awslogs driver, stream prefix "
+        "'snakemake'). Unset: AWS Batch's /aws/batch/job.",
+    )
+    fargate_platform_version: str = _setting(
+        "LATEST", "Fargate platform version of Fargate jobs, e.g. 1.4.0."
+    )
     array_min_size: int = _setting(
         10,
         "Submit the ready jobs of one rule that differ only in their command as one "

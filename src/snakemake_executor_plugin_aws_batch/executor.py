@@ -83,6 +83,9 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
             runnable_warning=settings.runnable_warning,
             missing_job_grace=settings.missing_job_grace,
             array_min_size=settings.array_min_size,
+            volumes=settings.volumes,
+            log_group=settings.log_group,
+            fargate_platform_version=settings.fargate_platform_version,
         )
         self.service = BatchService(aws.make_clients(region=settings.region), self.logger)
         self.config = dataclasses.replace(self.config, region=self.service.region)
@@ -113,6 +116,7 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
             self.service.platform,
             self.service.check_definition,
             max_threads=self._max_threads(),
+            architectures_of=self.service.architectures,
         )
 
     def _submitted_rules(self) -> list[Any]:
@@ -168,6 +172,7 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
                 threads=job.threads,
                 config=self.config,
                 platform_of=self.service.platform,
+                architectures_of=self.service.architectures,
             )
             command = self.format_job_exec(job)
         except WorkflowError as exc:

@@ -9,6 +9,7 @@ from typing import Any
 from snakemake_interface_common.exceptions import WorkflowError
 
 from . import names
+from .container import definition_fields
 from .platform import Platform
 from .spec import DefinitionSpec, JobSpec
 
@@ -36,8 +37,8 @@ def job_definition(spec: DefinitionSpec) -> dict[str, Any]:
         container["executionRoleArn"] = spec.execution_role
     if spec.secrets:
         container["secrets"] = [{"name": n, "valueFrom": v} for n, v in spec.secrets]
+    container.update(definition_fields(spec.options, spec.platform))
     if spec.platform is Platform.FARGATE:
-        container["fargatePlatformConfiguration"] = {"platformVersion": "LATEST"}
         container["networkConfiguration"] = {
             "assignPublicIp": "ENABLED" if spec.assign_public_ip else "DISABLED"
         }

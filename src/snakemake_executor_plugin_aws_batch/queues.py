@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .container import architecture_of
 from .platform import Platform
 
 FARGATE_TYPES = frozenset({"FARGATE", "FARGATE_SPOT"})
@@ -18,6 +19,9 @@ class QueueFacts:
     usable: bool  # ENABLED and VALID
     max_vcpus: int | None  # the largest managed compute environment; None if unknown
     unusable_environments: tuple[str, ...] = ()
+    # The CPU architectures of its EC2 instance types; None when some are not known
+    # (unmanaged compute environments) or the queue is Fargate.
+    architectures: frozenset[str] | None = None
 
     def likely_causes(self, vcpu: float) -> list[str]:
         """Why a job asking for ``vcpu`` may stay RUNNABLE on this queue."""
@@ -51,10 +55,19 @@ def queue_facts(
         for env in environments
         if env.get("state") == "DISABLED" or env.get("status") == "INVALID"
     )
+    types = [
+        (env.get("computeResources") or {}).get("instanceTypes") or None for env in environments
+    ]
+    known = bool(environments) and all(types)
     return QueueFacts(
         name=name,
         platform=Platform.FARGATE if kinds and kinds <= FARGATE_TYPES else Platform.EC2,
         usable=queue.get("state") == "ENABLED" and queue.get("status") != "INVALID",
         max_vcpus=max(limits) if limits and len(limits) == len(environments) else None,
         unusable_environments=unusable,
+        architectures=(
+            frozenset(architecture_of(t) for listed in types for t in listed or ())
+            if known
+            else None
+        ),
     )

@@ -13,7 +13,7 @@ from typing import Any
 
 from snakemake_interface_common.exceptions import WorkflowError
 
-from . import validation
+from . import container, validation
 from .validation import Origin, invalid
 
 # The per-rule resources of the user guide, and the names of the earlier plugin
@@ -33,7 +33,16 @@ SCHEDULING_PRIORITY = "aws_batch_scheduling_priority"
 SHARE_IDENTIFIER = "aws_batch_share_identifier"
 TAGS = "aws_batch_tags"
 JOB_DEFINITION = "aws_batch_job_definition"
-ALIASES = {"batch_queue": JOB_QUEUE, "aws_batch_task_timeout": TIMEOUT}
+SHARED_MEMORY_MB = container.SHARED_MEMORY_MB
+VOLUMES = container.VOLUMES
+ULIMITS = container.ULIMITS
+PRIVILEGED = container.PRIVILEGED
+CPU_ARCHITECTURE = container.CPU_ARCHITECTURE
+ALIASES = {
+    "batch_queue": JOB_QUEUE,
+    "aws_batch_task_timeout": TIMEOUT,
+    "shared_memory_size_mb": SHARED_MEMORY_MB,
+}
 
 
 def _vcpu(origin: Origin, value: object) -> Fraction:
@@ -86,6 +95,11 @@ PARSERS: dict[str, Callable[[Origin, object], Any]] = {
     SHARE_IDENTIFIER: validation.share_identifier,
     TAGS: validation.tags,
     JOB_DEFINITION: _job_definition,
+    SHARED_MEMORY_MB: container.shared_memory_mb,
+    VOLUMES: container.volumes,
+    ULIMITS: container.ulimits,
+    PRIVILEGED: container.privileged,
+    CPU_ARCHITECTURE: container.cpu_architecture,
 }
 
 

@@ -75,6 +75,10 @@ class BatchService:
         """EC2 or Fargate, from the queue's compute environments."""
         return self.queue(queue).platform
 
+    def architectures(self, queue: str) -> frozenset[str] | None:
+        """The CPU architectures the queue's EC2 compute environments offer, if known."""
+        return self.queue(queue).architectures
+
     def queue(self, queue: str) -> QueueFacts:
         """What the queue and its compute environments are; described once per queue."""
         known = self._queues.get(queue)

@@ -14,7 +14,8 @@ from typing import Any, TypeVar
 
 from snakemake_interface_common.exceptions import WorkflowError
 
-from . import names, validation
+from . import container, names, validation
+from .container import ContainerOptions, Volume
 from .platform import Platform, Request, Resources, ephemeral_storage_gib, fit
 from .resources import (
     CONSUMABLE_RESOURCES,
@@ -33,6 +34,7 @@ from .resources import (
     THREADS,
     TIMEOUT,
     VCPU,
+    VOLUMES,
     check_names,
     read_values,
     resource_names,
@@ -65,6 +67,9 @@ class GlobalConfig:
     runnable_warning: int = 900
     missing_job_grace: int = 120
     array_min_size: int = 10  # 0: every job is submitted alone
+    volumes: tuple[Volume, ...] = ()
+    log_group: str | None = None
+    fargate_platform_version: str = "LATEST"
     region: str | None = None  # as the AWS clients resolved it, for messages
 
 
@@ -84,6 +89,7 @@ class DefinitionSpec:
     secrets: tuple[tuple[str, str], ...]
     assign_public_ip: bool
     ephemeral_storage_gib: int | None
+    options: ContainerOptions = field(default_factory=ContainerOptions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,9 +135,18 @@ def check_rule(rule: str, values: Mapping[str, Any], config: GlobalConfig) -> No
             "definition gets only that definition's secrets; add them to it, or drop "
             "one of the two.",
         )
+    if JOB_DEFINITION in values:
+        for setting, given in _definition_settings(config):
+            raise invalid(
+                Origin(JOB_DEFINITION, rule),
+                values[JOB_DEFINITION],
+                f"{setting} is given to every job, but a job on an existing job definition "
+                f"gets only that definition's ({given}); drop one of the two.",
+            )
     existing = values.get(JOB_DEFINITION, config.job_definition)
     if existing is not None:
-        for name, what in ((SECRETS, "secrets"), (CONTAINER_IMAGE, "a container image")):
+        overridden = [(SECRETS, "secrets"), (CONTAINER_IMAGE, "a container image")]
+        for name, what in [*overridden, *container.WHAT.items()]:
             if name in values:
                 raise invalid(
                     Origin(name, rule),
@@ -139,6 +154,20 @@ def check_rule(rule: str, values: Mapping[str, Any], config: GlobalConfig) -> No
                     f"The rule runs on the existing job definition {existing!r}, whose {what} "
                     "cannot be overridden; drop one of the two.",
                 )
+
+
+def _definition_settings(config: GlobalConfig) -> list[tuple[str, str]]:
+    """The settings that go into the job definitions the plugin registers, when given."""
+    given = [
+        ("--aws-batch-volumes", bool(config.volumes), "volumes"),
+        ("--aws-batch-log-group", config.log_group is not None, "log configuration"),
+        (
+            "--aws-batch-fargate-platform-version",
+            config.fargate_platform_version != "LATEST",
+            "Fargate platform version",
+        ),
+    ]
+    return [(setting, what) for setting, present, what in given if present]
 
 
 def _secrets_need_execution_role(origin: Origin, value: object) -> WorkflowError:
@@ -162,6 +191,7 @@ def check_rules(
     check_definition: Callable[[str], None],
     *,
     max_threads: int | None = None,
+    architectures_of: Callable[[str], frozenset[str] | None] = lambda queue: None,
 ) -> None:
     """The start-up check: every value that is not a function of the job, before any job.
 
@@ -192,6 +222,7 @@ def check_rules(
             threads=min(threads, max_threads or threads),
             config=config,
             platform_of=platforms,
+            architectures_of=architectures_of,
         )
         if isinstance(job_spec.definition, str):
             check(job_spec.definition, Origin(JOB_DEFINITION, rule.name))
@@ -240,8 +271,13 @@ def build(
     threads: int,
     config: GlobalConfig,
     platform_of: Callable[[str], Platform],
+    architectures_of: Callable[[str], frozenset[str] | None] = lambda queue: None,
 ) -> JobSpec:
-    """The job spec of one job, from its evaluated resources."""
+    """The job spec of one job, from its evaluated resources.
+
+    ``architectures_of`` says which CPU architectures a queue's EC2 compute
+    environments offer (None: not known).
+    """
     values = read_values(rule, raw)
     check_rule(rule, values, config)
     queue = values.get(JOB_QUEUE, config.default_queue)
@@ -260,6 +296,14 @@ def build(
             secrets=tuple(sorted(merged_secrets(config, values).items())),
             assign_public_ip=config.assign_public_ip,
             ephemeral_storage_gib=_ephemeral(platform, raw, rule),
+            options=_container_options(
+                rule,
+                values,
+                config,
+                queue=queue,
+                platform=platform,
+                architectures=architectures_of(queue),
+            ),
         )
         if platform is Platform.FARGATE and not config.execution_role:
             raise invalid(
@@ -292,6 +336,34 @@ def build(
         notes=fitted.notes,
         warnings=fitted.warnings,
     )
+
+
+def _container_options(
+    rule: str,
+    values: Mapping[str, Any],
+    config: GlobalConfig,
+    *,
+    queue: str,
+    platform: Platform,
+    architectures: frozenset[str] | None,
+) -> ContainerOptions:
+    """The rule's container options, merged with the settings', checked against the platform."""
+    volumes_origin = Origin(VOLUMES, rule) if VOLUMES in values else Origin("--aws-batch-volumes")
+    options = ContainerOptions(
+        volumes=container.merge_volumes(
+            config.volumes, values.get(VOLUMES, ()), volumes_origin, values.get(VOLUMES)
+        ),
+        log_group=config.log_group,
+        fargate_platform_version=config.fargate_platform_version,
+        **container.from_values(values),
+    )
+    problem = container.platform_problem(options, platform, architectures)
+    if problem is not None:
+        name, why = problem
+        origin = Origin(name, rule) if name in values else volumes_origin
+        where = f"queue {queue!r}" + (f" in region {config.region}" if config.region else "")
+        raise invalid(origin, values.get(name), f"Rule {rule!r} runs on {where}: {why}")
+    return options
 
 
 def _standard_memory(raw: Mapping[str, object]) -> int:
@@ -347,6 +419,9 @@ def global_config(
     runnable_warning: int = 900,
     missing_job_grace: int = 120,
     array_min_size: int = 10,
+    volumes: str | None = None,
+    log_group: str | None = None,
+    fargate_platform_version: str = "LATEST",
 ) -> GlobalConfig:
     """Validate the executor settings; a bad one raises a WorkflowError naming it."""
     queue = validation.non_empty_string(
@@ -368,7 +443,7 @@ def global_config(
         raise WorkflowError(
             "No container image: pass --container-image (or set aws_batch_container_image on every rule)."
         )
-    return GlobalConfig(
+    config = GlobalConfig(
         default_queue=queue,
         image=image,
         job_role=job_role or None,
@@ -408,4 +483,21 @@ def global_config(
         array_min_size=validation.integer(
             Origin("--aws-batch-array-min-size"), array_min_size, minimum=0, maximum=10_000
         ),
+        volumes=container.volumes(Origin("--aws-batch-volumes"), volumes) if volumes else (),
+        log_group=container.log_group(Origin("--aws-batch-log-group"), log_group)
+        if log_group
+        else None,
+        fargate_platform_version=container.fargate_platform_version(
+            Origin("--aws-batch-fargate-platform-version"), fargate_platform_version
+        ),
     )
+    if config.job_definition is not None:
+        for setting, given in _definition_settings(config):
+            raise invalid(
+                Origin(setting),
+                getattr(config, setting.removeprefix("--aws-batch-").replace("-", "_")),
+                f"Jobs run on the existing job definition {config.job_definition!r} "
+                f"(--aws-batch-job-definition), which holds its own {given}; set it there, "
+                "or drop one of the two.",
+            )
+    return config

@@ -79,7 +79,9 @@ def executor(platform: Platform = Platform.EC2) -> tuple[Executor, Recorder]:
     instance = Executor.__new__(Executor)
     recorder = Recorder()
     instance.config = spec.GlobalConfig(default_queue="q", image="img:1")
-    instance.service = types.SimpleNamespace(platform=lambda queue: platform)
+    instance.service = types.SimpleNamespace(
+        platform=lambda queue: platform, architectures=lambda queue: None
+    )
     instance.submitter = Submitter()
     instance.jobs = JobBook()
     instance.environment = {"SNAKEMAKE_X": "1"}
