@@ -13,6 +13,7 @@ from snakemake_aws_batch_local import attempt
 from snakemake_aws_batch_local.attempt import AttemptRun
 from snakemake_aws_batch_local.docker_engine import DockerExecution
 from snakemake_aws_batch_local.engines import Launch, exit_code_of
+from snakemake_aws_batch_local.knobs import KnobBoard
 from snakemake_aws_batch_local.retry import max_attempts, should_retry
 
 
@@ -64,8 +65,8 @@ class FakeContainer:
     def kill(self) -> None:
         self.calls.append("kill")
 
-    def remove(self, force: bool) -> None:
-        self.calls.append("remove")
+    def remove(self, force: bool, v: bool = False) -> None:
+        self.calls.append("remove" + (" v" if v else ""))
 
 
 class FakeClient:
@@ -96,7 +97,7 @@ def test_docker_execution_with_a_fake_client() -> None:
     assert lines == ["one", "two", "three"]
     [run] = client.runs
     assert (run["image"], run["environment"], run["network_mode"]) == ("img:1", {"A": "1"}, "host")
-    assert client.container.calls == ["stop 2", "kill", "remove"]
+    assert client.container.calls == ["stop 2", "kill", "remove v"]
 
 
 class ExitsOnThirdPoll:
@@ -115,11 +116,13 @@ def test_a_running_attempt_checks_its_command_every_poll_seconds(
     monkeypatch.setattr(
         attempt, "time", SimpleNamespace(monotonic=time.monotonic, sleep=sleeps.append)
     )
-    runtime = SimpleNamespace(poll_seconds=0.25, stopping=threading.Event())
-    job = SimpleNamespace(job_id="job", stop=False, _get_attempt_duration=lambda: None)
+    runtime = SimpleNamespace(poll_seconds=0.25, stopping=threading.Event(), knobs=KnobBoard())
+    job = SimpleNamespace(
+        job_id="job", job_name="job", stop=False, _get_attempt_duration=lambda: None
+    )
     run = AttemptRun(
         job,
-        SimpleNamespace(runtime=runtime),  # type: ignore[arg-type]
+        SimpleNamespace(runtime=runtime, interrupted=False),  # type: ignore[arg-type]
         number=1,
         environment={},
         log=None,  # type: ignore[arg-type]

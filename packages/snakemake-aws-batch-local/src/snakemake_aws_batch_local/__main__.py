@@ -90,6 +90,13 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="jobs succeed without running their command",
     )
+    knobs.add_argument(
+        "--interrupt-jobs",
+        action="append",
+        metavar="PATTERN",
+        help="interrupt (as a Spot reclaim) one running attempt of each job whose name or id "
+        "matches PATTERN (repeatable; * matches any run of characters)",
+    )
     parser.add_argument("--ready-file", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--exit-with-stdin", action="store_true", help=argparse.SUPPRESS)
     return parser

@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from . import interruptions
+from .container import options_of
 from .engines import Execution, Launch, LaunchError
-from .joblog import AttemptLog
+from .joblog import AttemptLog, LogDestination, LogStartError, log_destination
 from .runtime import JOB_ACCESS_KEY_ID, JOB_SECRET_ACCESS_KEY, JobExtras
 from .secrets import resolve_secrets
 
@@ -20,6 +22,7 @@ logger = logging.getLogger(__name__)
 STOP_GRACE_SECONDS = 2.0
 TIMEOUT_REASON = "Job attempt duration exceeded timeout"
 EXITED_REASON = "Essential container in task exited"
+START_FAILED_REASON = "Task failed to start"
 SHUTDOWN_REASON = "The local AWS Batch endpoint was stopped"
 
 
@@ -61,10 +64,29 @@ def close_record(record: dict[str, Any], outcome: Outcome) -> Outcome:
     return outcome
 
 
-def log_stream_name(job: Any, number: int) -> str:
-    """``<definition>/default/<job id>``, with ``-<n>`` for attempt n > 1."""
-    suffix = "" if number == 1 else f"-{number}"
-    return f"{job.job_definition.name}/default/{job.job_id.replace(':', '-')}{suffix}"
+def open_log(job: Any, number: int) -> AttemptLog:
+    """The attempt's log stream, made as the awslogs driver makes it when the container starts.
+
+    Raises ``LogStartError`` (the container's reason) when the stream cannot be made.
+    """
+    definition = job.job_definition
+    destination: LogDestination | None = log_destination(
+        definition.container_properties, definition.name
+    )
+    if destination is None:
+        return AttemptLog.discarding()
+    return AttemptLog.open(
+        destination,
+        destination.stream(job.job_id, number),
+        account=job.backend.account_id,
+        region=job.backend.region_name,
+        fargate="FARGATE" in (definition.platform_capabilities or []),
+    )
+
+
+def start_failure(err: LogStartError) -> Outcome:
+    """An attempt whose container could not start: no exit code, the agent's reason."""
+    return Outcome(None, START_FAILED_REASON, reason=str(err))
 
 
 def container_environment(job: Any, extras: JobExtras, number: int) -> dict[str, str]:
@@ -105,6 +127,11 @@ def container_environment(job: Any, extras: JobExtras, number: int) -> dict[str,
     if index is not None:
         environment["AWS_BATCH_JOB_ARRAY_INDEX"] = str(index)
     return environment
+
+
+def interrupted(job: Any, number: int) -> Outcome:
+    """An attempt whose Spot instance was reclaimed: no exit code; retried as any failure."""
+    return Outcome(None, interruptions.spot_reason(job.job_id, number))
 
 
 class AttemptRun:
@@ -162,11 +189,12 @@ class AttemptRun:
             image=properties.get("image"),
             name=f"batch-{self.job.job_id.replace(':', '-')}-{self.number}",
             on_output=self.log.write,
+            options=options_of(properties),
         )
         try:
             execution = self.extras.runtime.engine.launch(launch)
         except LaunchError as err:
-            return Outcome(None, "Task failed to start", reason=str(err))
+            return Outcome(None, START_FAILED_REASON, reason=str(err))
         try:
             return self._watch(execution)
         finally:
@@ -176,6 +204,14 @@ class AttemptRun:
         duration = self.job._get_attempt_duration()
         deadline = time.monotonic() + duration if duration else None
         while True:
+            # Before the exit code: an attempt that is RUNNING for Batch (its exit not seen
+            # yet) is interrupted even if its command has just ended, so tests can count on it.
+            # A termination wins.
+            if not self.halted() and interruptions.claim(
+                self.extras.runtime.knobs, self.job, self.extras
+            ):
+                execution.stop(STOP_GRACE_SECONDS)
+                return interrupted(self.job, self.number)
             code = execution.poll()
             if code is not None:
                 return Outcome(code, EXITED_REASON, success=code == 0)

@@ -8,8 +8,45 @@ import time
 from typing import Any
 
 import docker
+from docker.types import Mount as DockerMount
+from docker.types import Ulimit as DockerUlimit
 
+from .container import Options
 from .engines import Launch, LaunchError
+
+MIB = 1024 * 1024
+
+
+def run_options(options: Options) -> dict[str, Any]:
+    """``containers.run`` keywords for the container options.
+
+    Host paths are binds (``volumes``), which the daemon creates when missing, as on an ECS
+    instance; a volume without a host path is an anonymous volume, removed with the container.
+    """
+    keywords: dict[str, Any] = {}
+    binds = [
+        f"{m.source}:{m.container_path}:{'ro' if m.read_only else 'rw'}"
+        for m in options.mounts
+        if m.source is not None
+    ]
+    if binds:
+        keywords["volumes"] = binds
+    anonymous = [
+        DockerMount(m.container_path, None, type="volume", read_only=m.read_only)
+        for m in options.mounts
+        if m.source is None
+    ]
+    if anonymous:
+        keywords["mounts"] = anonymous
+    if options.shared_memory_mib:
+        keywords["shm_size"] = options.shared_memory_mib * MIB
+    if options.ulimits:
+        keywords["ulimits"] = [
+            DockerUlimit(name=u.name, soft=u.soft, hard=u.hard) for u in options.ulimits
+        ]
+    if options.privileged:
+        keywords["privileged"] = True
+    return keywords
 
 
 def docker_reachable() -> bool:
@@ -35,6 +72,7 @@ class DockerExecution:
                 network_mode="host",
                 detach=True,
                 name=launch.name,
+                **run_options(launch.options),
             )
         except Exception as err:
             raise LaunchError(f"CannotStartContainerError: {err}") from err
@@ -69,7 +107,7 @@ class DockerExecution:
         while self._reader.is_alive() and time.monotonic() < deadline:
             time.sleep(0.05)
         with contextlib.suppress(Exception):
-            self._container.remove(force=True)
+            self._container.remove(force=True, v=True)
 
 
 class DockerEngine:

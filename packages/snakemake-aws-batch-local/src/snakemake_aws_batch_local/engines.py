@@ -12,8 +12,10 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, Protocol
+
+from .container import Options, link_mounts
 
 
 class LaunchError(Exception):
@@ -22,13 +24,18 @@ class LaunchError(Exception):
 
 @dataclass
 class Launch:
-    """One attempt's container: its command, environment and image."""
+    """One attempt's container: its command, environment, image and container options.
+
+    The process engine honours the options' mount points (as links in the working
+    directory) and nothing else of them; the Docker engine passes them all on.
+    """
 
     command: list[str]
     environment: dict[str, str]
     image: str | None
     name: str
     on_output: Callable[[str], None]
+    options: Options = field(default_factory=Options)
 
 
 class Execution(Protocol):
@@ -60,10 +67,12 @@ def _pump(stream: IO[bytes], on_output: Callable[[str], None]) -> None:
 
 
 class ProcessExecution:
-    """A command run as a process group in a fresh, empty working directory."""
+    """A command run as a process group in a fresh working directory, empty but for links
+    to its mount points (see ``container``)."""
 
     def __init__(self, launch: Launch) -> None:
         self._workdir = tempfile.mkdtemp(prefix=f"{launch.name[:40]}-")
+        link_mounts(self._workdir, launch.options.mounts)
         environment = {
             "PATH": f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin",
             "HOME": self._workdir,

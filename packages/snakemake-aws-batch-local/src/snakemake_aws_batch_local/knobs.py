@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +22,7 @@ KNOB_NAMES = (
     "hold_jobs",
     "forget_jobs",
     "instant_jobs",
+    "interrupt_jobs",
 )
 
 # Other spellings accepted on input (never in the answers): ``fault_rate`` takes a dict
@@ -49,6 +51,7 @@ class Knobs:
     hold_jobs: bool = False
     forget_jobs: list[str] = field(default_factory=list)
     instant_jobs: bool = False
+    interrupt_jobs: list[str] = field(default_factory=list)
     outage_until: float = 0.0
     outage_mode: str = "refuse"
 
@@ -106,6 +109,19 @@ def _ids(name: str, value: Any) -> list[str]:
     return list(value)
 
 
+def _patterns(name: str, value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) and v for v in value):
+        raise ValueError(
+            f"knob {name} takes a list of job-name or job-id patterns "
+            f'(e.g. ["snakejob-align-*"]), not {value!r}'
+        )
+    return list(value)
+
+
 class KnobBoard:
     """Thread-safe holder of the knobs, shared by the HTTP middleware and the job runner."""
 
@@ -122,6 +138,7 @@ class KnobBoard:
         with self._lock:
             copy = Knobs(**{f.name: getattr(self._knobs, f.name) for f in fields(Knobs)})
             copy.forget_jobs = list(self._knobs.forget_jobs)
+            copy.interrupt_jobs = list(self._knobs.interrupt_jobs)
             return copy
 
     def pace(self) -> float:
@@ -132,6 +149,14 @@ class KnobBoard:
     def holding(self) -> bool:
         with self._lock:
             return self._knobs.hold_jobs
+
+    def interrupts(self, name: str, job_id: str) -> bool:
+        """Whether ``interrupt_jobs`` holds a pattern matching the job's name or id."""
+        with self._lock:
+            patterns = self._knobs.interrupt_jobs
+            return any(
+                fnmatch.fnmatchcase(name, p) or fnmatch.fnmatchcase(job_id, p) for p in patterns
+            )
 
     def update(self, values: dict[str, Any]) -> None:
         """Validate every value first, then apply them together."""
@@ -147,6 +172,8 @@ class KnobBoard:
                 changes[name] = _flag(name, value)
             elif name == "forget_jobs":
                 changes[name] = _ids(name, value)
+            elif name == "interrupt_jobs":
+                changes[name] = _patterns(name, value)
             elif name == "outage_mode":
                 if value not in OUTAGE_MODES:
                     raise ValueError(f"knob outage_mode is one of {', '.join(OUTAGE_MODES)}")
@@ -175,6 +202,7 @@ class KnobBoard:
             "hold_jobs": knobs.hold_jobs,
             "forget_jobs": knobs.forget_jobs,
             "instant_jobs": knobs.instant_jobs,
+            "interrupt_jobs": knobs.interrupt_jobs,
         }
 
     def in_outage(self) -> bool:

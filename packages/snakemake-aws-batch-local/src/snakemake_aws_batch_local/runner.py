@@ -11,7 +11,7 @@ import time
 from datetime import datetime
 from typing import Any
 
-from . import consumables, retry
+from . import consumables, interruptions, retry
 from .attempt import (
     EXITED_REASON,
     SHUTDOWN_REASON,
@@ -19,11 +19,13 @@ from .attempt import (
     Outcome,
     close_record,
     container_environment,
-    log_stream_name,
+    interrupted,
     milliseconds,
     new_record,
+    open_log,
+    start_failure,
 )
-from .joblog import AttemptLog
+from .joblog import LogStartError
 from .runtime import JobExtras
 from .secrets import SecretError
 
@@ -160,17 +162,24 @@ class JobRun:
         except SecretError as err:
             self.outcome = close_record(record, Outcome(None, str(err), reason=str(err)))
             return
-        stream = log_stream_name(job, self.number)
-        log = AttemptLog(job.backend.logs_backend, stream)
-        job.log_stream_name = stream
-        record["container"]["logStreamName"] = stream
+        try:
+            log = open_log(job, self.number)
+        except LogStartError as err:
+            self.outcome = close_record(record, start_failure(err))
+            return
+        job.log_stream_name = log.stream
+        if log.stream is not None:
+            record["container"]["logStreamName"] = log.stream
         job.job_started_at = datetime.now()
         record["startedAt"] = milliseconds(job.job_started_at)
         job.latest_attempt = record
         self.extras.started = True
         self._move("RUNNING", now)
         if self.runtime.knobs.snapshot().instant_jobs:
-            self.outcome = close_record(record, Outcome(0, EXITED_REASON, success=True))
+            if interruptions.claim(self.runtime.knobs, job, self.extras):
+                self.outcome = close_record(record, interrupted(job, self.number))
+            else:
+                self.outcome = close_record(record, Outcome(0, EXITED_REASON, success=True))
             return
         self.executing = True
         AttemptRun(

@@ -84,6 +84,7 @@ class JobExtras:
     started: bool = False
     exit_code: int | None = None
     reason: str | None = None
+    interrupted: bool = False  # an attempt was ended by the ``interrupt_jobs`` knob
 
 
 _current = threading.local()
