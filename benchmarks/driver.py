@@ -6,11 +6,12 @@ and the DAG holds real Job objects. The driver then
 
 1. stops Snakemake's own status thread (it has checked nothing yet: no job was
    active), so that every status round below is one the driver started;
-2. submits all N jobs with ``executor.run_jobs`` (the plugin's real submission path:
-   request building, ``format_job_exec``, the submission pool and rate limiter) and
-   waits until every job has an AWS Batch id;
+2. submits all N jobs with one ``executor.run_jobs`` call (the plugin's real submission
+   path: request building, ``format_job_exec``, array grouping when ``array_min_size``
+   is set, the submission pool and rate limiter) and waits until every job has an AWS
+   Batch id (an array child's is ``parent:index``, set when its array is accepted);
 3. runs status rounds through ``executor.check_active_jobs`` while the endpoint holds
-   the jobs RUNNABLE;
+   the jobs (array children too) RUNNABLE, then asks the endpoint once what it holds;
 4. releases the jobs (they succeed without running), runs rounds until each one has
    been reported, and calls ``executor.shutdown()``: the clean-up phase.
 
@@ -62,6 +63,7 @@ class TrialConfig:
     trace_frames: int = TRACE_FRAMES
     profile: bool = False
     process_started: float = 0.0  # time.monotonic() at the start of the process
+    array_min_size: int = 0  # the plugin's setting: 0 submits every job alone
 
 
 class CallCounter:
@@ -287,7 +289,19 @@ class Driver:
             "unique_batch_ids": len(set(ids)),
             "errors": [r.error for r in records if r.error is not None][:5],
             "definitions_registered": len(self.executor.definitions.registered),
+            "arrays": _arrays(records),
         }
+        if self.config.array_min_size > 0:
+            # What the endpoint received, refused attempts included: an array's request
+            # carries arrayProperties.size, a single job's none.
+            sent = self.control.requests("SubmitJob")
+            submit["sent"] = {
+                "requests": len(sent),
+                "array_sizes": sorted(
+                    int(r["arrayProperties"]["size"]) for r in sent if r.get("arrayProperties")
+                ),
+                "single": sum(1 for r in sent if not r.get("arrayProperties")),
+            }
         self.result["rss_after_submit_kib"] = rss_kib()
         if tracing:
             gc.collect()
@@ -298,7 +312,9 @@ class Driver:
         self.result["submit"] = submit
         return infos
 
-    def _watch_first_id(self, found: list[float], timeout: float = 60) -> None:
+    def _watch_first_id(self, found: list[float], timeout: float = SUBMIT_TIMEOUT) -> None:
+        # Arrays are sent only once run_jobs has prepared every job: at 10,000 jobs on a
+        # busy machine that takes minutes, so the watcher waits as long as submission may.
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self.executor.lock:
@@ -337,8 +353,40 @@ class Driver:
                 self.workflow.remote_execution_settings.max_status_checks_per_second
             ),
             "rounds": rounds,
+            "held": self._held(infos),
         }
         return still
+
+    def _held(self, infos: list[Any]) -> dict[str, Any]:
+        """What the endpoint says of the held jobs, after the rounds: one DescribeJobs of
+        every array parent (their statusSummary counts the children) and of single jobs,
+        100 ids at most. Its calls are the driver's, not the executor's: not counted."""
+        records = [info.aux["record"] for info in infos]
+        parents = {
+            r.array.batch_id: r.array
+            for r in records
+            if r.array is not None and r.array.batch_id is not None
+        }
+        singles = [r.batch_id for r in records if r.array is None and r.batch_id is not None]
+        ids = [*parents, *singles][:100]
+        described = self.executor.service.describe(ids) if ids else []
+        self._calls()
+        statuses: collections.Counter[str] = collections.Counter()
+        children: collections.Counter[str] = collections.Counter()
+        parent_statuses: collections.Counter[str] = collections.Counter()
+        for job in described:
+            summary = (job.get("arrayProperties") or {}).get("statusSummary")
+            if summary is None:
+                statuses[str(job.get("status"))] += 1
+            else:
+                parent_statuses[str(job.get("status"))] += 1
+                children.update({k: int(v) for k, v in summary.items() if v})
+        return {
+            "described": len(described),
+            "single_statuses": dict(statuses),
+            "parent_statuses": dict(parent_statuses),
+            "children_statuses": dict(children),
+        }
 
     def _finish(self, active: list[Any]) -> None:
         """Release the held jobs; rounds until every job has been reported as finished."""
@@ -378,6 +426,22 @@ class Driver:
             "cancel_after_finish_calls": self._calls(),
             "live_after": len(self.executor.jobs),
         }
+
+
+def _arrays(records: list[Any]) -> dict[str, Any]:
+    """How the plugin grouped the jobs: its array jobs and the jobs that went alone."""
+    arrays = {id(r.array): r.array for r in records if r.array is not None}.values()
+    children = [r for r in records if r.array is not None]
+    return {
+        "jobs_in_arrays": len(children),
+        "single_jobs": len(records) - len(children),
+        "array_sizes": sorted(array.size for array in arrays),
+        "arrays_with_batch_id": sum(1 for array in arrays if array.batch_id is not None),
+        # A child's batch id is its parent's and its index: ``parent:index``.
+        "child_ids_match": all(
+            r.batch_id == f"{r.array.batch_id}:{r.index}" for r in children if r.batch_id
+        ),
+    }
 
 
 def profile_table(profiler: cProfile.Profile, *, key: str = "tottime") -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,6 +96,13 @@ class Control:
         if not self.info.has_control:
             return {}
         return {str(k): int(v) for k, v in _http(f"{self.info.endpoint_url}/_local/calls").items()}
+
+    def requests(self, operation: str) -> list[dict[str, Any]]:
+        """The bodies of the ``operation`` requests since the last reset (refused ones too)."""
+        if not self.info.has_control:
+            return []
+        query = urllib.parse.urlencode({"op": operation})
+        return [dict(r) for r in _http(f"{self.info.endpoint_url}/_local/requests?{query}")]
 
     def reset_calls(self) -> None:
         if self.info.has_control:

@@ -11,6 +11,10 @@ from typing import Any
 SUBMIT_LIMIT = 50.0
 THROUGHPUT_TARGET = 0.9
 MEMORY_TARGET_BYTES = 2048
+# Array jobs against per-job submission at the same N (the issue's targets for 10,000).
+ARRAY_JOBS_PER_CALL = 100  # at most ceil(N/100) SubmitJob calls
+ARRAY_TIME_FRACTION = 0.10  # of the per-job submission time
+ARRAY_ROUND_FRACTION = 0.01  # of the per-job status round's calls
 CLEANUP_OPERATIONS = ("TerminateJob", "CancelJob", "DeregisterJobDefinition", "GetLogEvents")
 
 Trial = dict[str, Any]
@@ -182,6 +186,147 @@ def _spread(entry: dict[str, Any] | None) -> Spread | None:
     return Spread(entry["median"], entry["min"], entry["max"], entry["runs"])
 
 
+# -- array jobs against per-job submission ---------------------------------------------------
+def round_calls(trial: Trial) -> list[dict[str, int]]:
+    """The calls of each status round (the jobs held: nothing changed between rounds)."""
+    return [server_calls(r) for r in trial["status"]["rounds"]]
+
+
+def _side(n: int, trials: list[Trial]) -> dict[str, Any]:
+    """One way of submitting (per job or as arrays) at one N: what the table shows."""
+    rounds = [calls for t in trials for calls in round_calls(t)]
+    operations = sorted({"DescribeJobs", "ListJobs", *(op for calls in rounds for op in calls)})
+    grouping = [t["submit"].get("arrays") or {} for t in trials]
+    return {
+        "runs": len(trials),
+        "submit_calls": [server_calls(t["submit"]).get("SubmitJob", 0) for t in trials],
+        "accepted": [_accepted(t) for t in trials],
+        "refused": [refused(t["submit"], "SubmitJob") for t in trials],
+        "array_sizes": [g.get("array_sizes", []) for g in grouping],
+        "single_jobs": [g.get("single_jobs", n) for g in grouping],
+        "arrays_with_batch_id": [g.get("arrays_with_batch_id", 0) for g in grouping],
+        "child_ids_match": [g.get("child_ids_match", True) for g in grouping],
+        "sent_array_sizes": [t["submit"].get("sent", {}).get("array_sizes") for t in trials],
+        "with_batch_id": [t["submit"]["with_batch_id"] for t in trials],
+        "unique_batch_ids": [t["submit"]["unique_batch_ids"] for t in trials],
+        "seconds": _spread_dict(t["submit"]["seconds"] for t in trials),
+        "run_jobs_seconds": _spread_dict(t["submit"]["run_jobs_seconds"] for t in trials),
+        "round_calls": {op: [calls.get(op, 0) for calls in rounds] for op in operations},
+        "round_total": [sum(calls.values()) for calls in rounds],
+        "round_seconds": _spread_dict(r["seconds"] for t in trials for r in t["status"]["rounds"]),
+        "still_active": [r["still_active"] for t in trials for r in t["status"]["rounds"]],
+        "held": [t["status"].get("held") for t in trials],
+        "finish_calls": [server_calls(t["finish"]) for t in trials],
+        "finish_rounds": [t["finish"]["rounds"] for t in trials],
+        "reported_succeeded": [t["finish"]["reported_succeeded"] for t in trials],
+        "reported_failed": [t["finish"]["reported_failed"] for t in trials],
+    }
+
+
+def summarise_arrays(
+    n: int, per_job: list[Trial], array: list[Trial], *, min_size: int
+) -> dict[str, Any]:
+    """Array trials side by side with the per-job timing trials of the same run and N."""
+    summary: dict[str, Any] = {
+        "n": n,
+        "array_min_size": min_size,
+        "per_job": _side(n, per_job),
+        "array": _side(n, array),
+    }
+    summary["targets"] = array_targets(summary)
+    return summary
+
+
+def array_targets(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    n, per_job, array = summary["n"], summary["per_job"], summary["array"]
+    checks = []
+
+    def check(name: str, passed: bool | None, measured: str) -> None:
+        checks.append({"target": name, "passed": passed, "measured": measured})
+
+    # Every request the plugin needed was accepted once: one per array, one per single job.
+    grouping = zip(array["array_sizes"], array["single_jobs"], strict=True)
+    needed = [len(sizes) + single for sizes, single in grouping]
+    correct = (
+        all(b == n for b in array["with_batch_id"] + array["unique_batch_ids"])
+        and array["accepted"] == needed
+        and all(array["child_ids_match"])
+        and all(r == n for r in array["reported_succeeded"])
+        and not any(array["reported_failed"])
+    )
+    check(
+        "arrays: every job has its own batch id (parent:index), one accepted SubmitJob per "
+        "array or single job, every job reported succeeded",
+        correct,
+        f"with a batch id {array['with_batch_id']}, unique {array['unique_batch_ids']} of {n}; "
+        f"accepted {array['accepted']} for {needed} requests; "
+        f"succeeded {array['reported_succeeded']}",
+    )
+    most = math.ceil(n / ARRAY_JOBS_PER_CALL)
+    calls = array["submit_calls"]
+    check(
+        f"{n:,} jobs in at most {most:,} SubmitJob calls (ceil(N/{ARRAY_JOBS_PER_CALL}), "
+        "refused attempts included)",
+        bool(calls) and max(calls) <= most,
+        f"arrays: {_calls_text(array)}; per job: {_calls_text(per_job)}",
+    )
+    arrays_s, per_job_s = _spread(array["seconds"]), _spread(per_job["seconds"])
+    if arrays_s is None or per_job_s is None:
+        check(f"submission time <= {ARRAY_TIME_FRACTION:.0%} of per-job", None, "not measured")
+    else:
+        fraction = arrays_s.median / per_job_s.median
+        check(
+            f"submission time <= {ARRAY_TIME_FRACTION:.0%} of per-job submission (medians)",
+            fraction <= ARRAY_TIME_FRACTION,
+            f"arrays {arrays_s.text('{:.2f}')} s, per job {per_job_s.text('{:.1f}')} s: "
+            f"{fraction:.1%}",
+        )
+    check(
+        f"status round with {n:,} active children, nothing changed: at most "
+        f"{ARRAY_ROUND_FRACTION:.0%} of the per-job round's calls",
+        *_round_check(per_job, array),
+    )
+    return checks
+
+
+def _round_check(per_job: dict[str, Any], array: dict[str, Any]) -> tuple[bool | None, str]:
+    """Calls of the array rounds against the per-job rounds (all calls, every operation).
+
+    Below 100 per-job calls a round (N < 10,000) 1% of them is less than one call: no
+    verdict then, the numbers only.
+    """
+    base = min(per_job["round_total"], default=0)
+    if not base or not array["round_total"]:
+        return None, "not measured"
+    worst = max(array["round_total"])
+    allowed = ARRAY_ROUND_FRACTION * base
+    measured = (
+        f"arrays {_ops_text(array['round_calls'])} per round, per job "
+        f"{_ops_text(per_job['round_calls'])}: {worst / base:.1%}"
+    )
+    if allowed < 1:
+        return None, measured + (
+            f" ({ARRAY_ROUND_FRACTION:.0%} of {base} calls is less than one call: "
+            "the target is set for 10,000 jobs)"
+        )
+    return worst <= allowed, measured
+
+
+def _calls_text(side: dict[str, Any]) -> str:
+    """SubmitJob calls per run, with how many were accepted and refused."""
+    runs = zip(side["submit_calls"], side["accepted"], side["refused"], strict=True)
+    return ", ".join(f"{calls} ({ok} accepted, {no} refused)" for calls, ok, no in runs) or "-"
+
+
+def _ops_text(per_round: dict[str, list[int]]) -> str:
+    """Calls per round by operation: median, (min-max) when the rounds differ."""
+    parts = []
+    for operation, counts in per_round.items():
+        spread = Spread.of(counts)
+        parts.append(f"{operation} {'-' if spread is None else _num(spread)}")
+    return ", ".join(parts)
+
+
 # -- targets ------------------------------------------------------------------------------
 def targets(summary: dict[str, Any]) -> list[dict[str, Any]]:
     n = summary["n"]
@@ -341,6 +486,7 @@ def markdown(summaries: list[dict[str, Any]], machine: str, notes: list[str]) ->
             f"{_text(status['seconds'], '{:.2f}')} | {_text(status['cpu_ms_per_job'], '{:.3f}')} | "
             f"{', '.join(map(str, s['finish']['rounds']))} |"
         )
+    lines += _array_lines([s["arrays"] for s in summaries if s.get("arrays")])
     lines += [
         "",
         "**Memory**",
@@ -365,6 +511,73 @@ def markdown(summaries: list[dict[str, Any]], machine: str, notes: list[str]) ->
     if notes:
         lines += ["", *notes]
     return "\n".join(lines) + "\n"
+
+
+def _array_lines(summaries: list[dict[str, Any]]) -> list[str]:
+    """The "Array jobs" table: per-job and array trials of one run, N by N, and targets."""
+    if not summaries:
+        return []
+    lines = [
+        "",
+        "**Array jobs** (the jobs of one rule handed over in one `run_jobs` call; 50 ms "
+        "latency, SubmitJob refused beyond 50/s; per job and arrays from the same run and "
+        "endpoint)",
+        "",
+        "| N | submitted | runs | SubmitJob calls (accepted, refused) per run | array jobs | "
+        "submission s | run_jobs s | calls per status round, nothing changed | "
+        "calls to finish (rounds) |",
+        "|---:|---|---:|---|---|---:|---:|---|---|",
+    ]
+    for summary in summaries:
+        for key, label in (
+            ("per_job", "one job per SubmitJob (array_min_size 0)"),
+            ("array", f"as arrays (array_min_size {summary['array_min_size']})"),
+        ):
+            side = summary[key]
+            if not side["runs"]:
+                continue
+            lines.append(
+                f"| {summary['n']:,} | {label} | {side['runs']} | {_calls_text(side)} | "
+                f"{_grouping_text(side)} | {_text(side['seconds'], '{:.2f}')} | "
+                f"{_text(side['run_jobs_seconds'], '{:.2f}')} | "
+                f"{_ops_text(side['round_calls'])} | {_finish_text(side)} |"
+            )
+    lines += ["", "| N | target | result | measured |", "|---:|---|---|---|"]
+    for summary in summaries:
+        for check in summary["targets"]:
+            lines.append(
+                f"| {summary['n']:,} | {check['target']} | {verdict(check['passed'])} | "
+                f"{check['measured']} |"
+            )
+    return lines
+
+
+def _grouping_text(side: dict[str, Any]) -> str:
+    """How many arrays, their sizes, and the jobs that went alone, per distinct run."""
+    texts = []
+    for sizes, single in zip(side["array_sizes"], side["single_jobs"], strict=True):
+        if not sizes:
+            text = "none"
+        else:
+            low, high = min(sizes), max(sizes)
+            text = f"{len(sizes)} of {low}" + ("" if low == high else f"-{high}") + " children"
+        if single and sizes:
+            text += f" + {single} alone"
+        if text not in texts:
+            texts.append(text)
+    return "; ".join(texts) or "-"
+
+
+def _finish_text(side: dict[str, Any]) -> str:
+    """Calls from the jobs' release until each was reported, by operation, over the runs."""
+    operations = sorted({op for calls in side["finish_calls"] for op in calls})
+    parts = []
+    for operation in operations:
+        spread = Spread.of(calls.get(operation, 0) for calls in side["finish_calls"])
+        if spread is not None:
+            parts.append(f"{operation} {_num(spread)}")
+    rounds = ", ".join(map(str, side["finish_rounds"]))
+    return f"{', '.join(parts) or '0'} ({rounds})"
 
 
 def profile_markdown(profile: dict[str, Any], top: int = 12) -> str:

@@ -6,14 +6,17 @@ trials, each a fresh Snakemake process (see :mod:`benchmarks.trial`):
 * timing trials (3 for 100 and 1,000 jobs, 2 for 10,000): 50 ms added to every API
   call and SubmitJob refused beyond 50 per second; the first trial meets a fresh
   endpoint (the job definition is registered), the others are re-runs;
+* array trials (2 for 1,000 jobs, 1 for 10,000) on the same endpoint, like the
+  timing trials but with the plugin's ``array_min_size`` at 10: the jobs of the one rule
+  go as array jobs, compared with the timing trials (one SubmitJob per job) of the run;
 * one memory trial with tracemalloc on, no added latency, no SubmitJob limit and the
   plugin's submit_rate raised (memory per job does not depend on pacing; tracemalloc
   slows everything down, so nothing else is taken from this trial);
 * optionally one profiled trial (cProfile of the driver thread).
 
 Results go to ``benchmarks/results.json`` and the "Latest results" section of
-``benchmarks/README.md``. ``--smoke`` runs 100 jobs once (plus a re-run) in about a
-minute and writes only under ``.bench/``.
+``benchmarks/README.md``. ``--smoke`` runs 100 jobs once (plus an array trial and a
+re-run with tracemalloc) in about a minute and writes only under ``.bench/``.
 """
 
 from __future__ import annotations
@@ -38,6 +41,10 @@ END_MARK = "<!-- latest-results:end -->"
 TRIAL_TIMEOUT = 3600
 FULL_PLAN = ((100, 3), (1000, 3), (10000, 2))
 SMOKE_PLAN = ((100, 1),)
+# Array trials: N=runs, at sizes of the per-job plan (they are compared with its trials).
+ARRAY_PLAN = ((1000, 2), (10000, 1))
+SMOKE_ARRAY_PLAN = ((100, 1),)
+ARRAY_MIN_SIZE = 10
 MEMORY_SUBMIT_RATE = 1000.0
 STATUS_ROUNDS = 3
 
@@ -56,6 +63,10 @@ NOTES = [
     "including refused attempts. CPU ms/job (run_jobs thread) is the part spent in the "
     "thread that called `run_jobs`. The endpoint runs in another process and is not "
     "included.",
+    "Array jobs: the driver hands all N jobs to one `run_jobs` call, as Snakemake does when "
+    "its job rate is raised; a real run needs `--max-jobs-per-timespan 10000/1s` for that "
+    "(by default Snakemake hands over at most 100 jobs a second, so an array holds at most "
+    "100 jobs).",
 ]
 
 
@@ -75,6 +86,8 @@ def trial_command(
         command += ["--submit-rate", str(MEMORY_SUBMIT_RATE)]
     elif kind == "profile":
         command += ["--profile"]
+    elif kind == "array":
+        command += ["--array-min-size", str(ARRAY_MIN_SIZE)]
     return command
 
 
@@ -105,15 +118,21 @@ def run_trial(
 
 
 def run_size(
-    n: int, repeats: int, workdir: Path, *, memory: bool, profile: bool
+    n: int, repeats: int, workdir: Path, *, arrays: int, memory: bool, profile: bool
 ) -> dict[str, list[dict[str, Any]]]:
-    trials: dict[str, list[dict[str, Any]]] = {"timing": [], "memory": [], "profile": []}
+    trials: dict[str, list[dict[str, Any]]] = {
+        "timing": [],
+        "array": [],
+        "memory": [],
+        "profile": [],
+    }
     size_dir = workdir / f"n{n}"
     size_dir.mkdir(parents=True, exist_ok=True)
     with EndpointProcess(size_dir / "endpoint") as info:
         info_file = size_dir / "endpoint.json"
         info_file.write_text(info.to_json())
         plan = [("timing", i) for i in range(repeats)]
+        plan += [("array", i) for i in range(arrays)]
         if memory:
             plan.append(("memory", 0))
         if profile:
@@ -137,6 +156,9 @@ def _one_line(trial: dict[str, Any]) -> str:
         f"(refused {report.refused(submit, 'SubmitJob')}), "
         f"DescribeJobs/round {report.status_calls(trial)}"
     )
+    sizes = (submit.get("arrays") or {}).get("array_sizes")
+    if sizes:
+        text += f", {len(sizes)} array jobs of {min(sizes)}-{max(sizes)}"
     if "traced" in trial:
         text += f", plugin {trial['traced']['plugin_lines_bytes_per_job']:.0f} B/job"
     return text
@@ -165,6 +187,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sizes", help="comma-separated N=repeats pairs, e.g. 100=3,1000=3 (default: full plan)"
     )
+    parser.add_argument(
+        "--arrays",
+        help="N=runs pairs of array trials, at sizes of the plan, or 'none' "
+        "(default: 1000=2,10000=1; with --smoke 100=1)",
+    )
     parser.add_argument("--no-memory", action="store_true", help="skip the tracemalloc trials")
     parser.add_argument(
         "--profile-size", type=int, default=1000, help="N of the profiled trial (0: none)"
@@ -181,21 +208,46 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-readme", action="store_true", help="leave README.md alone")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
     args = parser.parse_args(argv)
+    sizes = {n for n, _ in _plan(args)}
+    stray = sorted(set(_array_plan(args, sizes)) - sizes)
+    if stray:
+        parser.error(
+            f"--arrays {', '.join(map(str, stray))}: array trials are compared with the "
+            f"per-job trials of the same N; add it to --sizes (planned: {sorted(sizes)})"
+        )
     result = run(args)
-    failed = [c for s in result["summaries"] for c in s["targets"] if c["passed"] is False]
+    failed = [c for s in result["summaries"] for c in _targets(s) if c["passed"] is False]
     return 1 if args.strict and failed else 0
+
+
+def _targets(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """The per-job targets of one N, then those of its array trials."""
+    return [*summary["targets"], *(summary.get("arrays") or {}).get("targets", [])]
+
+
+def _pairs(text: str) -> tuple[tuple[int, int], ...]:
+    pairs = [item.split("=") for item in text.split(",")]
+    return tuple((int(n), int(r[0]) if r else 1) for n, *r in pairs)
 
 
 def _plan(args: argparse.Namespace) -> tuple[tuple[int, int], ...]:
     if args.sizes:
-        pairs = [item.split("=") for item in args.sizes.split(",")]
-        return tuple((int(n), int(r[0]) if r else 1) for n, *r in pairs)
+        return _pairs(args.sizes)
     return SMOKE_PLAN if args.smoke else FULL_PLAN
+
+
+def _array_plan(args: argparse.Namespace, sizes: set[int]) -> dict[int, int]:
+    """Array trials per N. By default those of the plan's sizes; ``--arrays`` names them."""
+    if args.arrays:
+        return {} if args.arrays == "none" else dict(_pairs(args.arrays))
+    default = SMOKE_ARRAY_PLAN if args.smoke else ARRAY_PLAN
+    return {n: runs for n, runs in default if n in sizes}
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     started = time.monotonic()
     plan = _plan(args)
+    array_plan = _array_plan(args, {n for n, _ in plan})
     workdir = args.workdir / ("smoke" if args.smoke else "full")
     workdir.mkdir(parents=True, exist_ok=True)
     about = machine.describe()
@@ -206,12 +258,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             n,
             repeats,
             workdir,
+            arrays=array_plan.get(n, 0),
             # The smoke's second trial is a re-run on the same endpoint.
             memory=not args.no_memory or args.smoke,
             profile=not args.smoke and n == args.profile_size,
         )
-        summaries.append(report.summarise(n, trials["timing"], trials["memory"]))
-        raw[str(n)] = [_strip(t) for kind in ("timing", "memory") for t in trials[kind]]
+        summary = report.summarise(n, trials["timing"], trials["memory"])
+        if trials["array"]:
+            summary["arrays"] = report.summarise_arrays(
+                n, trials["timing"], trials["array"], min_size=ARRAY_MIN_SIZE
+            )
+        summaries.append(summary)
+        raw[str(n)] = [_strip(t) for kind in ("timing", "array", "memory") for t in trials[kind]]
         if trials["profile"]:
             profiled = trials["profile"][0]
             profile = {
@@ -246,7 +304,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         markdown += "\n" + report.profile_markdown(profile)
     result = {
         "machine": about,
-        "plan": [{"n": n, "timing_runs": r} for n, r in plan],
+        "plan": [{"n": n, "timing_runs": r, "array_runs": array_plan.get(n, 0)} for n, r in plan],
         "endpoint": endpoint,
         "seconds": seconds,
         "summaries": summaries,
@@ -262,7 +320,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     print()
     print(markdown)
     for summary in summaries:
-        for check in summary["targets"]:
+        for check in _targets(summary):
             print(f"{report.verdict(check['passed'])}  N={summary['n']:,}  {check['target']}")
     print(f"\nResults: {out}. Took {seconds:.0f} s.")
     return result

@@ -136,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         trace_frames=args.trace_frames,
         profile=args.profile,
         process_started=STARTED,
+        array_min_size=args.array_min_size,
     )
     count_plugin_clients()
     install(config, info)

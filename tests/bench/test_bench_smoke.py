@@ -1,10 +1,15 @@
-"""The benchmark at 100 jobs, once: call counts only (timings depend on the machine)."""
+"""The benchmark at 100 jobs, once: call counts only (timings depend on the machine).
+
+Three trials on one endpoint: per-job submission (fresh endpoint), the same jobs as an
+array job (``array_min_size`` 10), and a per-job re-run with tracemalloc.
+"""
 
 from __future__ import annotations
 
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 from benchmarks import report, run
 
@@ -19,9 +24,10 @@ def test_smoke_benchmark_call_counts(tmp_path: Path) -> None:
     (summary,) = result["summaries"]
     assert summary["n"] == N
     trials = result["trials"][str(N)]
-    assert len(trials) == 2  # a timing trial on a fresh endpoint, a re-run with tracemalloc
+    assert [t["kind"] for t in trials] == ["timing", "array", "memory"]
+    per_job = [t for t in trials if t["kind"] != "array"]
 
-    for trial in trials:
+    for trial in per_job:
         submit = trial["submit"]
         calls = report.server_calls(submit)
         refused = report.refused(submit, "SubmitJob")
@@ -38,7 +44,45 @@ def test_smoke_benchmark_call_counts(tmp_path: Path) -> None:
         # No clean-up call once the jobs have finished.
         assert report.cleanup_calls(trial) == {}
 
-    fresh, rerun = trials
+    fresh, array, rerun = trials
     assert report.server_calls(fresh["submit"]).get("RegisterJobDefinition", 0) <= 1
     assert "RegisterJobDefinition" not in report.server_calls(rerun["submit"])
     assert rerun["traced"]["plugin_lines_bytes_per_job"] > 0
+    _check_array_trial(array)
+    assert summary["arrays"]["per_job"]["runs"] == summary["arrays"]["array"]["runs"] == 1
+    verdicts = [check["passed"] for check in summary["arrays"]["targets"]]
+    # Correctness and SubmitJob calls pass; submission time is a timing (not asserted);
+    # 1% of one DescribeJobs per round is less than a call: no verdict at 100 jobs.
+    assert verdicts[:2] == [True, True]
+    assert verdicts[3] is None
+
+
+def _check_array_trial(trial: dict[str, Any]) -> None:
+    """All 100 jobs of the rule in one array job, watched through its parent alone."""
+    submit = trial["submit"]
+    # One SubmitJob, accepted, asking for an array of 100 (as the endpoint received it);
+    # the re-run finds the job definition.
+    assert report.server_calls(submit) == {"DescribeJobDefinitions": 1, "SubmitJob": 1}
+    assert report.refused(submit, "SubmitJob") == 0
+    assert submit["sent"] == {"requests": 1, "array_sizes": [N], "single": 0}
+    assert submit["arrays"] == {
+        "jobs_in_arrays": N,
+        "single_jobs": 0,
+        "array_sizes": [N],
+        "arrays_with_batch_id": 1,
+        "child_ids_match": True,  # every child's batch id is parent:index
+    }
+    assert submit["with_batch_id"] == submit["unique_batch_ids"] == N
+    assert submit["errors"] == []
+    # The children held RUNNABLE: every round one DescribeJobs (the parent), no ListJobs.
+    for status_round in trial["status"]["rounds"]:
+        assert status_round["active"] == status_round["still_active"] == N
+        assert report.server_calls(status_round) == {"DescribeJobs": 1}
+    assert trial["status"]["held"]["children_statuses"] == {"RUNNABLE": N}
+    assert trial["status"]["held"]["parent_statuses"] == {"PENDING": 1}
+    # Released: the finished children are listed (ListJobs SUCCEEDED and FAILED).
+    finish = trial["finish"]
+    assert finish["reported_succeeded"] == N
+    assert finish["reported_failed"] == finish["unfinished"] == 0
+    assert report.server_calls(finish).get("ListJobs", 0) >= 2
+    assert report.cleanup_calls(trial) == {}
