@@ -42,7 +42,7 @@ ULIMIT_NAMES = (
     "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack",
 )  # fmt: skip
 ARCHITECTURES = ("X86_64", "ARM64")
-EFS_MIN_FARGATE_VERSION = (1, 4, 0)
+MIN_FARGATE_VERSION = (1, 4, 0)  # for EFS volumes and ARM64
 LOG_STREAM_PREFIX = "snakemake"
 EFS_KEYS = (
     "fileSystemId", "rootDirectory", "accessPointId", "transitEncryption",
@@ -306,14 +306,17 @@ def platform_problem(
         for name, used, what in refused:
             if used:
                 return name, f"Fargate does not support {what}; they need an EC2 queue."
-        if any(v.efs for v in options.volumes) and not _version_at_least(
-            options.fargate_platform_version, EFS_MIN_FARGATE_VERSION
+        recent = _version_at_least(options.fargate_platform_version, MIN_FARGATE_VERSION)
+        for name, used, what in (
+            (VOLUMES, any(v.efs for v in options.volumes), "EFS volumes on Fargate need"),
+            (CPU_ARCHITECTURE, options.cpu_architecture == "ARM64", "ARM64 on Fargate needs"),
         ):
-            return (
-                VOLUMES,
-                "EFS volumes on Fargate need platform version 1.4.0 or later "
-                f"(--aws-batch-fargate-platform-version is {options.fargate_platform_version}).",
-            )
+            if used and not recent:
+                return (
+                    name,
+                    f"{what} platform version 1.4.0 or later "
+                    f"(--aws-batch-fargate-platform-version is {options.fargate_platform_version}).",
+                )
         return None
     wanted = options.cpu_architecture
     if wanted is not None and architectures is not None and wanted not in architectures:

@@ -15,7 +15,7 @@ from snakemake_interface_executor_plugins.executors.base import SubmittedJobInfo
 from snakemake_interface_executor_plugins.executors.remote import RemoteExecutor
 from snakemake_interface_executor_plugins.jobs import JobExecutorInterface
 
-from . import arrays, aws, payloads, spec
+from . import arrays, aws, configuration, payloads, spec
 from .aws import BatchError
 from .definitions import DefinitionRegistry
 from .environment import job_environment
@@ -67,7 +67,7 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
 
     def _start(self) -> None:
         settings = self.workflow.executor_settings
-        self.config = spec.global_config(
+        self.config = configuration.global_config(
             job_queue=settings.job_queue,
             image=self.workflow.remote_execution_settings.container_image,
             job_role=settings.job_role,

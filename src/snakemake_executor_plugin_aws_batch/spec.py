@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any, TypeVar
 
 from snakemake_interface_common.exceptions import WorkflowError
 
 from . import container, names, validation
-from .container import ContainerOptions, Volume
+from .configuration import GlobalConfig, definition_settings, secrets_need_execution_role
+from .container import ContainerOptions
 from .platform import Platform, Request, Resources, ephemeral_storage_gib, fit
 from .resources import (
+    ALIASES,
     CONSUMABLE_RESOURCES,
     CONTAINER_IMAGE,
     GPU,
@@ -46,36 +48,6 @@ T = TypeVar("T")
 
 DEFAULT_VCPU = 1
 DEFAULT_MEMORY_MIB = 1024
-
-
-@dataclass(frozen=True, slots=True)
-class GlobalConfig:
-    """The executor settings, validated once."""
-
-    default_queue: str
-    image: str
-    job_role: str | None = None
-    execution_role: str | None = None
-    timeout: int = 300
-    tags: Mapping[str, str] = field(default_factory=dict)
-    secrets: Mapping[str, str] = field(default_factory=dict)
-    scheduling_priority: int | None = None
-    share_identifier: str | None = None
-    job_definition: str | None = None
-    assign_public_ip: bool = False
-    submit_rate: float = 50.0
-    runnable_warning: int = 900
-    missing_job_grace: int = 120
-    array_min_size: int = 10  # 0: every job is submitted alone
-    volumes: tuple[Volume, ...] = ()
-    log_group: str | None = None
-    fargate_platform_version: str = "LATEST"
-    region: str | None = None  # as the AWS clients resolved it, for messages
-
-
-# The shortest grace for a job DescribeJobs does not return: a job just submitted may
-# be missing from its answers for a few seconds.
-MIN_MISSING_JOB_GRACE = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +98,7 @@ def check_rule(rule: str, values: Mapping[str, Any], config: GlobalConfig) -> No
             SECRETS if SECRETS in values else "--aws-batch-secrets",
             rule if SECRETS in values else None,
         )
-        raise _secrets_need_execution_role(origin, sorted(secrets))
+        raise secrets_need_execution_role(origin, sorted(secrets))
     if config.secrets and JOB_DEFINITION in values:
         raise invalid(
             Origin(JOB_DEFINITION, rule),
@@ -136,7 +108,7 @@ def check_rule(rule: str, values: Mapping[str, Any], config: GlobalConfig) -> No
             "one of the two.",
         )
     if JOB_DEFINITION in values:
-        for setting, given in _definition_settings(config):
+        for setting, given in definition_settings(config):
             raise invalid(
                 Origin(JOB_DEFINITION, rule),
                 values[JOB_DEFINITION],
@@ -154,29 +126,6 @@ def check_rule(rule: str, values: Mapping[str, Any], config: GlobalConfig) -> No
                     f"The rule runs on the existing job definition {existing!r}, whose {what} "
                     "cannot be overridden; drop one of the two.",
                 )
-
-
-def _definition_settings(config: GlobalConfig) -> list[tuple[str, str]]:
-    """The settings that go into the job definitions the plugin registers, when given."""
-    given = [
-        ("--aws-batch-volumes", bool(config.volumes), "volumes"),
-        ("--aws-batch-log-group", config.log_group is not None, "log configuration"),
-        (
-            "--aws-batch-fargate-platform-version",
-            config.fargate_platform_version != "LATEST",
-            "Fargate platform version",
-        ),
-    ]
-    return [(setting, what) for setting, present, what in given if present]
-
-
-def _secrets_need_execution_role(origin: Origin, value: object) -> WorkflowError:
-    return invalid(
-        origin,
-        value,
-        "Secrets are fetched by the execution role: set --aws-batch-execution-role "
-        "(or SNAKEMAKE_AWS_BATCH_EXECUTION_ROLE) to a role that may read them.",
-    )
 
 
 # The threads assumed at start for a rule whose threads are a function of its job: the
@@ -299,6 +248,7 @@ def build(
             options=_container_options(
                 rule,
                 values,
+                raw,
                 config,
                 queue=queue,
                 platform=platform,
@@ -341,6 +291,7 @@ def build(
 def _container_options(
     rule: str,
     values: Mapping[str, Any],
+    raw: Mapping[str, object],
     config: GlobalConfig,
     *,
     queue: str,
@@ -357,13 +308,28 @@ def _container_options(
         fargate_platform_version=config.fargate_platform_version,
         **container.from_values(values),
     )
-    problem = container.platform_problem(options, platform, architectures)
+    # The rule's own options first: what is refused only with the setting's volumes
+    # names the setting, and the setting's volumes that the rule keeps.
+    own = replace(options, volumes=values.get(VOLUMES, ()))
+    problem = container.platform_problem(own, platform, architectures)
     if problem is not None:
-        name, why = problem
-        origin = Origin(name, rule) if name in values else volumes_origin
+        origin, shown = _as_written(rule, problem[0], raw)
+    else:
+        problem = container.platform_problem(options, platform, architectures)
+        origin = Origin("--aws-batch-volumes")
+        shown = [volume.name for volume in config.volumes if volume in options.volumes]
+    if problem is not None:
         where = f"queue {queue!r}" + (f" in region {config.region}" if config.region else "")
-        raise invalid(origin, values.get(name), f"Rule {rule!r} runs on {where}: {why}")
+        raise invalid(origin, shown, f"Rule {rule!r} runs on {where}: {problem[1]}")
     return options
+
+
+def _as_written(rule: str, name: str, raw: Mapping[str, object]) -> tuple[Origin, object]:
+    """The resource as the rule wrote it: its name (or the alias used) and its value."""
+    for written in (name, *(alias for alias, meant in ALIASES.items() if meant == name)):
+        if raw.get(written) is not None:
+            return Origin(written, rule), raw[written]
+    return Origin(name, rule), None
 
 
 def _standard_memory(raw: Mapping[str, object]) -> int:
@@ -400,104 +366,3 @@ def _ephemeral(platform: Platform, raw: Mapping[str, object], rule: str) -> int 
     if not isinstance(disk, int) or isinstance(disk, bool):
         return None
     return ephemeral_storage_gib(disk, rule, explicit=True)
-
-
-def global_config(
-    *,
-    job_queue: str | None,
-    image: str | None,
-    job_role: str | None,
-    execution_role: str | None,
-    task_timeout: int,
-    tags: str | None,
-    secrets: str | None,
-    scheduling_priority: int | None,
-    share_identifier: str | None,
-    job_definition: str | None,
-    assign_public_ip: bool,
-    submit_rate: float = 50.0,
-    runnable_warning: int = 900,
-    missing_job_grace: int = 120,
-    array_min_size: int = 10,
-    volumes: str | None = None,
-    log_group: str | None = None,
-    fargate_platform_version: str = "LATEST",
-) -> GlobalConfig:
-    """Validate the executor settings; a bad one raises a WorkflowError naming it."""
-    queue = validation.non_empty_string(
-        Origin("--aws-batch-job-queue"),
-        job_queue,
-        "a job queue name or ARN: the setting is required",
-    )
-    if secrets and not execution_role:
-        raise _secrets_need_execution_role(Origin("--aws-batch-secrets"), secrets)
-    if secrets and job_definition:
-        raise invalid(
-            Origin("--aws-batch-secrets"),
-            secrets,
-            f"Jobs run on the existing job definition {job_definition!r} "
-            "(--aws-batch-job-definition), which gets only its own secrets; add them to "
-            "it, or drop one of the two.",
-        )
-    if not image:
-        raise WorkflowError(
-            "No container image: pass --container-image (or set aws_batch_container_image on every rule)."
-        )
-    config = GlobalConfig(
-        default_queue=queue,
-        image=image,
-        job_role=job_role or None,
-        execution_role=execution_role or None,
-        timeout=validation.timeout_seconds(Origin("--aws-batch-task-timeout"), task_timeout),
-        tags=validation.tags(Origin("--aws-batch-tags"), tags) if tags else {},
-        secrets=validation.secrets(Origin("--aws-batch-secrets"), secrets) if secrets else {},
-        scheduling_priority=(
-            None
-            if scheduling_priority is None
-            else validation.scheduling_priority(
-                Origin("--aws-batch-scheduling-priority"), scheduling_priority
-            )
-        ),
-        share_identifier=(
-            None
-            if not share_identifier
-            else validation.share_identifier(
-                Origin("--aws-batch-share-identifier"), share_identifier
-            )
-        ),
-        job_definition=job_definition or None,
-        assign_public_ip=assign_public_ip,
-        submit_rate=validation.positive_number(
-            Origin("--aws-batch-submit-rate"),
-            submit_rate,
-            "of SubmitJob calls per second, e.g. 50 (AWS's limit per account)",
-        ),
-        runnable_warning=validation.integer(
-            Origin("--aws-batch-runnable-warning"), runnable_warning, minimum=1
-        ),
-        missing_job_grace=validation.integer(
-            Origin("--aws-batch-missing-job-grace"),
-            missing_job_grace,
-            minimum=MIN_MISSING_JOB_GRACE,
-        ),
-        array_min_size=validation.integer(
-            Origin("--aws-batch-array-min-size"), array_min_size, minimum=0, maximum=10_000
-        ),
-        volumes=container.volumes(Origin("--aws-batch-volumes"), volumes) if volumes else (),
-        log_group=container.log_group(Origin("--aws-batch-log-group"), log_group)
-        if log_group
-        else None,
-        fargate_platform_version=container.fargate_platform_version(
-            Origin("--aws-batch-fargate-platform-version"), fargate_platform_version
-        ),
-    )
-    if config.job_definition is not None:
-        for setting, given in _definition_settings(config):
-            raise invalid(
-                Origin(setting),
-                getattr(config, setting.removeprefix("--aws-batch-").replace("-", "_")),
-                f"Jobs run on the existing job definition {config.job_definition!r} "
-                f"(--aws-batch-job-definition), which holds its own {given}; set it there, "
-                "or drop one of the two.",
-            )
-    return config

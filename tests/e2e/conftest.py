@@ -63,6 +63,14 @@ class Run:
     returncode: int
     output: str
 
+    def assert_refused(self, local: LocalBatch, expected: list[str]) -> None:
+        """The run stopped at start, said each of ``expected``, and submitted nothing."""
+        assert self.returncode != 0
+        for text in expected:
+            assert text in self.output, self.output[-3000:]
+        assert "Traceback" not in self.output
+        assert sent(local, "SubmitJob") == []
+
 
 @dataclass
 class Workflow:

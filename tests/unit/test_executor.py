@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from snakemake_executor_plugin_aws_batch import arrays, payloads, spec
+from snakemake_executor_plugin_aws_batch import arrays, configuration, payloads, spec
 from snakemake_executor_plugin_aws_batch.executor import Executor
 from snakemake_executor_plugin_aws_batch.jobs import ArrayJob, JobBook, JobRecord
 from snakemake_executor_plugin_aws_batch.platform import Platform
@@ -78,7 +78,7 @@ class Recorder:
 def executor(platform: Platform = Platform.EC2) -> tuple[Executor, Recorder]:
     instance = Executor.__new__(Executor)
     recorder = Recorder()
-    instance.config = spec.GlobalConfig(default_queue="q", image="img:1")
+    instance.config = configuration.GlobalConfig(default_queue="q", image="img:1")
     instance.service = types.SimpleNamespace(
         platform=lambda queue: platform, architectures=lambda queue: None
     )
@@ -152,7 +152,9 @@ def test_a_bad_resource_is_reported_as_the_jobs_error_and_nothing_is_submitted()
 
 def test_a_platform_adjustment_is_warned_about_once_per_message():
     instance, _ = executor(Platform.FARGATE)
-    instance.config = spec.GlobalConfig(default_queue="q", image="img:1", execution_role="arn:r")
+    instance.config = configuration.GlobalConfig(
+        default_queue="q", image="img:1", execution_role="arn:r"
+    )
     for _ in range(3):
         instance.run_job(job(threads=3))
     warnings = instance.logger.at("warning")

@@ -10,7 +10,8 @@ import botocore.validate
 import pytest
 from snakemake_interface_common.exceptions import WorkflowError
 
-from snakemake_executor_plugin_aws_batch import names, payloads, spec
+from snakemake_executor_plugin_aws_batch import configuration, names, payloads, spec
+from snakemake_executor_plugin_aws_batch.container import ContainerOptions, Efs, Ulimit, Volume
 from snakemake_executor_plugin_aws_batch.platform import Platform, Resources
 from snakemake_executor_plugin_aws_batch.spec import DefinitionSpec, JobSpec
 
@@ -174,6 +175,294 @@ def test_fargate_definition_name_changes_with_network_and_storage(change):
     assert changed["jobDefinitionName"] != base
 
 
+# Container options ---------------------------------------------------------------------------
+
+FS = "fs-0123456789abcdef0"
+FSAP = "fsap-0123456789abcdef0"
+COMMAND = ["/bin/sh", "-c", "echo 'This definition is run with a command override.'"]
+# The names the plugin gave these definitions before it had container options: a run on
+# the defaults reuses the definitions it registered then.
+EC2_NAME = "snakemake-03528aa7e7912ca19ef18872af22a96d"
+FARGATE_NAME = "snakemake-f49e1e04b98258317806973c96c5fff3"
+
+
+def options_definition(platform=Platform.EC2, **options) -> dict:
+    return payloads.job_definition(definition(platform, options=ContainerOptions(**options)))
+
+
+def test_the_default_options_give_the_ec2_definition_of_before():
+    body = payloads.job_definition(definition())
+    assert body == {
+        "jobDefinitionName": EC2_NAME,
+        "type": "container",
+        "platformCapabilities": ["EC2"],
+        "containerProperties": {
+            "image": "img:1",
+            "command": COMMAND,
+            "resourceRequirements": [
+                {"type": "VCPU", "value": "1"},
+                {"type": "MEMORY", "value": "1024"},
+            ],
+            "jobRoleArn": JOB_ROLE,
+            "executionRoleArn": EXEC_ROLE,
+            "secrets": [{"name": "API_KEY", "valueFrom": SECRET}],
+        },
+    }
+    assert options_definition() == body
+
+
+def test_the_default_options_give_the_fargate_definition_of_before():
+    body = payloads.job_definition(
+        definition(Platform.FARGATE, assign_public_ip=True, ephemeral_storage_gib=50)
+    )
+    assert body == {
+        "jobDefinitionName": FARGATE_NAME,
+        "type": "container",
+        "platformCapabilities": ["FARGATE"],
+        "containerProperties": {
+            "image": "img:1",
+            "command": COMMAND,
+            "resourceRequirements": [
+                {"type": "VCPU", "value": "0.25"},
+                {"type": "MEMORY", "value": "512"},
+            ],
+            "jobRoleArn": JOB_ROLE,
+            "executionRoleArn": EXEC_ROLE,
+            "secrets": [{"name": "API_KEY", "valueFrom": SECRET}],
+            "fargatePlatformConfiguration": {"platformVersion": "LATEST"},
+            "networkConfiguration": {"assignPublicIp": "ENABLED"},
+            "ephemeralStorage": {"sizeInGiB": 50},
+        },
+    }
+
+
+def test_shared_memory_is_a_linux_parameter():
+    container = options_definition(shared_memory_mb=2048)["containerProperties"]
+    assert container["linuxParameters"] == {"sharedMemorySize": 2048}
+
+
+def test_a_host_volume_and_its_mount_point():
+    container = options_definition(
+        volumes=(Volume("scratch", "/scratch", False, host_path="/mnt/scratch"),)
+    )["containerProperties"]
+    assert container["volumes"] == [{"name": "scratch", "host": {"sourcePath": "/mnt/scratch"}}]
+    assert container["mountPoints"] == [
+        {"sourceVolume": "scratch", "containerPath": "/scratch", "readOnly": False}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("efs", "expected"),
+    [
+        (Efs(FS), {"fileSystemId": FS, "transitEncryption": "DISABLED"}),
+        (
+            Efs(FS, root_directory="/genomes"),
+            {"fileSystemId": FS, "transitEncryption": "DISABLED", "rootDirectory": "/genomes"},
+        ),
+        (
+            Efs(FS, transit_encryption=True, transit_encryption_port=2999),
+            {"fileSystemId": FS, "transitEncryption": "ENABLED", "transitEncryptionPort": 2999},
+        ),
+        (
+            Efs(FS, access_point_id=FSAP, transit_encryption=True),
+            {
+                "fileSystemId": FS,
+                "transitEncryption": "ENABLED",
+                "authorizationConfig": {"accessPointId": FSAP, "iam": "DISABLED"},
+            },
+        ),
+        (
+            Efs(FS, access_point_id=FSAP, transit_encryption=True, iam=True),
+            {
+                "fileSystemId": FS,
+                "transitEncryption": "ENABLED",
+                "authorizationConfig": {"accessPointId": FSAP, "iam": "ENABLED"},
+            },
+        ),
+        (
+            Efs(FS, transit_encryption=True, iam=True),
+            {
+                "fileSystemId": FS,
+                "transitEncryption": "ENABLED",
+                "authorizationConfig": {"iam": "ENABLED"},
+            },
+        ),
+    ],
+)
+@pytest.mark.parametrize("platform", [Platform.EC2, Platform.FARGATE])
+def test_an_efs_volume_and_its_mount_point(efs, expected, platform):
+    body = options_definition(platform, volumes=(Volume("refs", "/refs", True, efs=efs),))
+    container = body["containerProperties"]
+    assert container["volumes"] == [{"name": "refs", "efsVolumeConfiguration": expected}]
+    assert container["mountPoints"] == [
+        {"sourceVolume": "refs", "containerPath": "/refs", "readOnly": True}
+    ]
+    assert_valid_for_botocore("RegisterJobDefinition", body)
+
+
+def test_volumes_and_mount_points_keep_the_order_given():
+    container = options_definition(
+        volumes=(
+            Volume("b", "/b", host_path="/mnt/b"),
+            Volume("a", "/a", True, efs=Efs(FS)),
+        )
+    )["containerProperties"]
+    assert [v["name"] for v in container["volumes"]] == ["b", "a"]
+    assert [(m["sourceVolume"], m["readOnly"]) for m in container["mountPoints"]] == [
+        ("b", False),
+        ("a", True),
+    ]
+
+
+def test_ulimits_in_ecs_form():
+    container = options_definition(ulimits=(Ulimit("nofile", 65536, 65536), Ulimit("core", 0, 10)))[
+        "containerProperties"
+    ]
+    assert container["ulimits"] == [
+        {"name": "nofile", "softLimit": 65536, "hardLimit": 65536},
+        {"name": "core", "softLimit": 0, "hardLimit": 10},
+    ]
+
+
+def test_privileged_is_sent_only_when_true():
+    assert options_definition(privileged=True)["containerProperties"]["privileged"] is True
+    assert "privileged" not in options_definition(privileged=False)["containerProperties"]
+    assert options_definition(privileged=False) == payloads.job_definition(definition())
+
+
+@pytest.mark.parametrize("platform", [Platform.EC2, Platform.FARGATE])
+def test_a_log_group_sends_the_logs_there_with_the_snakemake_prefix(platform):
+    container = options_definition(platform, log_group="/aws/batch/snakemake")[
+        "containerProperties"
+    ]
+    assert container["logConfiguration"] == {
+        "logDriver": "awslogs",
+        "options": {
+            "awslogs-group": "/aws/batch/snakemake",
+            "awslogs-stream-prefix": "snakemake",
+        },
+    }
+
+
+@pytest.mark.parametrize("architecture", ["X86_64", "ARM64"])
+def test_fargate_gets_a_runtime_platform_only_when_the_architecture_is_set(architecture):
+    container = options_definition(Platform.FARGATE, cpu_architecture=architecture)[
+        "containerProperties"
+    ]
+    assert container["runtimePlatform"] == {
+        "operatingSystemFamily": "LINUX",
+        "cpuArchitecture": architecture,
+    }
+    assert "runtimePlatform" not in options_definition(Platform.FARGATE)["containerProperties"]
+
+
+def test_the_fargate_platform_version_is_the_setting():
+    container = options_definition(Platform.FARGATE, fargate_platform_version="1.4.0")[
+        "containerProperties"
+    ]
+    assert container["fargatePlatformConfiguration"] == {"platformVersion": "1.4.0"}
+
+
+def test_ec2_definitions_carry_no_fargate_fields_whatever_the_options():
+    body = options_definition(cpu_architecture="ARM64", fargate_platform_version="1.4.0")
+    container = body["containerProperties"]
+    for key in ("runtimePlatform", "fargatePlatformConfiguration", "networkConfiguration"):
+        assert key not in container
+    # The architecture is the compute environments' choice on EC2: the same definition.
+    assert body == payloads.job_definition(definition())
+
+
+ALL_OPTIONS = {
+    "shared_memory_mb": 1024,
+    "volumes": (
+        Volume("scratch", "/scratch", host_path="/mnt/scratch"),
+        Volume(
+            "refs",
+            "/refs",
+            True,
+            efs=Efs(
+                FS, None, FSAP, transit_encryption=True, transit_encryption_port=2049, iam=True
+            ),
+        ),
+        Volume("data", "/data", efs=Efs(FS, root_directory="/data")),
+    ),
+    "ulimits": (Ulimit("nofile", 1024, 4096), Ulimit("memlock", 0, 0)),
+    "privileged": True,
+    "log_group": "/aws/batch/snakemake",
+}
+
+
+def test_an_ec2_definition_with_every_option_is_valid_for_botocore():
+    body = options_definition(**ALL_OPTIONS, cpu_architecture="ARM64")
+    assert set(body["containerProperties"]) >= {
+        "linuxParameters",
+        "volumes",
+        "mountPoints",
+        "ulimits",
+        "privileged",
+        "logConfiguration",
+    }
+    assert_valid_for_botocore("RegisterJobDefinition", body)
+
+
+def test_a_fargate_definition_with_every_fargate_option_is_valid_for_botocore():
+    body = options_definition(
+        Platform.FARGATE,
+        volumes=ALL_OPTIONS["volumes"][1:],
+        log_group="/aws/batch/snakemake",
+        cpu_architecture="ARM64",
+        fargate_platform_version="1.4.0",
+    )
+    assert set(body["containerProperties"]) >= {
+        "volumes",
+        "mountPoints",
+        "logConfiguration",
+        "runtimePlatform",
+        "fargatePlatformConfiguration",
+    }
+    assert_valid_for_botocore("RegisterJobDefinition", body)
+
+
+@pytest.mark.parametrize(
+    ("platform", "change"),
+    [
+        (Platform.EC2, {"shared_memory_mb": 64}),
+        (Platform.EC2, {"shared_memory_mb": 128}),
+        (Platform.EC2, {"volumes": ALL_OPTIONS["volumes"][:1]}),
+        (Platform.EC2, {"volumes": ALL_OPTIONS["volumes"][1:2]}),
+        (Platform.EC2, {"volumes": (Volume("refs", "/refs", efs=Efs(FS)),)}),
+        (Platform.EC2, {"volumes": (Volume("refs", "/refs", True, efs=Efs(FS)),)}),
+        (Platform.EC2, {"ulimits": (Ulimit("nofile", 1, 2),)}),
+        (Platform.EC2, {"ulimits": (Ulimit("nofile", 1, 3),)}),
+        (Platform.EC2, {"privileged": True}),
+        (Platform.EC2, {"log_group": "/aws/batch/snakemake"}),
+        (Platform.EC2, {"log_group": "/aws/batch/other"}),
+        (Platform.FARGATE, {"cpu_architecture": "ARM64"}),
+        (Platform.FARGATE, {"cpu_architecture": "X86_64"}),
+        (Platform.FARGATE, {"fargate_platform_version": "1.4.0"}),
+        (Platform.FARGATE, {"volumes": ALL_OPTIONS["volumes"][2:]}),
+        (Platform.FARGATE, {"log_group": "/aws/batch/snakemake"}),
+    ],
+)
+def test_every_option_changes_the_definition_name_and_equal_options_keep_it(platform, change):
+    base = options_definition(platform)["jobDefinitionName"]
+    changed = options_definition(platform, **change)["jobDefinitionName"]
+    assert changed != base
+    assert options_definition(platform, **change)["jobDefinitionName"] == changed
+    assert VALID_NAME.fullmatch(changed)
+
+
+def test_different_values_of_one_option_give_different_names():
+    names_ = {
+        options_definition(shared_memory_mb=size)["jobDefinitionName"] for size in (64, 128, 256)
+    }
+    assert len(names_) == 3
+    assert (
+        options_definition(**ALL_OPTIONS)["jobDefinitionName"]
+        == options_definition(**dict(ALL_OPTIONS))["jobDefinitionName"]
+    )
+
+
 # SubmitJob -----------------------------------------------------------------------------------
 
 
@@ -278,7 +567,7 @@ def test_submit_job_copies_what_it_is_given():
 
 # The user guide's rules, from resources to the request --------------------------------------
 
-CONFIG = spec.GlobalConfig(
+CONFIG = configuration.GlobalConfig(
     default_queue="default-q", image="img:1", execution_role=EXEC_ROLE, timeout=300
 )
 
@@ -337,6 +626,41 @@ def test_user_guide_conditional_retry_request():
     strategy = GUIDE_CONDITIONAL_RETRY
     body = guide_request("conditional_retry", {"aws_batch_retry_strategy": json.dumps(strategy)})
     assert body["retryStrategy"] == strategy
+
+
+def test_a_rules_container_resources_reach_the_job_definition():
+    cfg = configuration.GlobalConfig(
+        default_queue="default-q",
+        image="img:1",
+        execution_role=EXEC_ROLE,
+        log_group="/aws/batch/snakemake",
+    )
+    job_spec = spec.build(
+        rule="assemble",
+        raw={
+            "shared_memory_size_mb": "4096",
+            "aws_batch_volumes": json.dumps(
+                [{"name": "scratch", "containerPath": "/scratch", "hostPath": "/mnt/nvme"}]
+            ),
+            "aws_batch_ulimits": '[{"name": "nofile", "softLimit": 65536, "hardLimit": 65536}]',
+            "aws_batch_privileged": "true",
+        },
+        threads=1,
+        config=cfg,
+        platform_of=lambda q: Platform.EC2,
+    )
+    assert isinstance(job_spec.definition, DefinitionSpec)
+    body = payloads.job_definition(job_spec.definition)
+    container = body["containerProperties"]
+    assert container["linuxParameters"] == {"sharedMemorySize": 4096}
+    assert container["volumes"] == [{"name": "scratch", "host": {"sourcePath": "/mnt/nvme"}}]
+    assert container["mountPoints"] == [
+        {"sourceVolume": "scratch", "containerPath": "/scratch", "readOnly": False}
+    ]
+    assert container["ulimits"] == [{"name": "nofile", "softLimit": 65536, "hardLimit": 65536}]
+    assert container["privileged"] is True
+    assert container["logConfiguration"]["options"]["awslogs-group"] == "/aws/batch/snakemake"
+    assert_valid_for_botocore("RegisterJobDefinition", body)
 
 
 # Sizes ---------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from botocore.stub import Stubber
 from snakemake_executor_plugin_aws_batch import aws
 from snakemake_executor_plugin_aws_batch import service as service_module
 from snakemake_executor_plugin_aws_batch.aws import BatchError, Clients
+from snakemake_executor_plugin_aws_batch.platform import Platform
 from snakemake_executor_plugin_aws_batch.service import MARKER_VARIABLE, BatchService
 
 from ..fakes import RecordingLogger
@@ -243,3 +244,70 @@ def test_a_throttled_list_of_children_is_asked_again(
     )
     children_page(stubber, [3, 4], "FAILED", None, None)
     assert service.children("arr", "FAILED") == [3, 4]
+
+
+# A queue's facts --------------------------------------------------------------------------
+
+CE_ARN = "arn:aws:batch:us-east-1:123456789012:compute-environment/"
+
+
+def described_queue(stubber: Stubber, *instance_types: list[str]) -> None:
+    """DescribeJobQueues of ``q``, then DescribeComputeEnvironments of its environments."""
+    arns = [f"{CE_ARN}ce{i}" for i in range(len(instance_types))]
+    stubber.add_response(
+        "describe_job_queues",
+        {
+            "jobQueues": [
+                {
+                    "jobQueueName": "q",
+                    "jobQueueArn": "arn:aws:batch:us-east-1:123456789012:job-queue/q",
+                    "state": "ENABLED",
+                    "status": "VALID",
+                    "priority": 1,
+                    "computeEnvironmentOrder": [
+                        {"order": i, "computeEnvironment": arn} for i, arn in enumerate(arns)
+                    ],
+                }
+            ]
+        },
+        {"jobQueues": ["q"]},
+    )
+    stubber.add_response(
+        "describe_compute_environments",
+        {
+            "computeEnvironments": [
+                {
+                    "computeEnvironmentName": f"ce{i}",
+                    "computeEnvironmentArn": arn,
+                    "state": "ENABLED",
+                    "computeResources": {
+                        "type": "EC2",
+                        "maxvCpus": 16,
+                        "instanceTypes": types,
+                        "subnets": ["subnet-1"],
+                    },
+                }
+                for i, (arn, types) in enumerate(zip(arns, instance_types, strict=True))
+            ]
+        },
+        {"computeEnvironments": arns},
+    )
+
+
+def test_the_architectures_of_a_queue_come_from_its_one_description(
+    stubbed: tuple[BatchService, Stubber],
+) -> None:
+    service, stubber = stubbed
+    described_queue(stubber, ["m7g.large"], ["c5", "optimal"])
+    assert service.architectures("q") == frozenset({"ARM64", "X86_64"})
+    # Described once: the platform and the architectures again ask AWS nothing more.
+    assert service.platform("q") is Platform.EC2
+    assert service.architectures("q") == frozenset({"ARM64", "X86_64"})
+
+
+def test_a_queue_of_graviton_instances_offers_arm64_alone(
+    stubbed: tuple[BatchService, Stubber],
+) -> None:
+    service, stubber = stubbed
+    described_queue(stubber, ["c7g", "r6gd.xlarge"])
+    assert service.architectures("q") == frozenset({"ARM64"})

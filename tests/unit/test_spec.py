@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from snakemake_interface_common.exceptions import WorkflowError
 
-from snakemake_executor_plugin_aws_batch import resources, spec
+from snakemake_executor_plugin_aws_batch import configuration, resources, spec
+from snakemake_executor_plugin_aws_batch.container import ContainerOptions, Efs, Ulimit, Volume
 from snakemake_executor_plugin_aws_batch.platform import Platform, Resources
 
 from ..factories import GUIDE_CONDITIONAL_RETRY
@@ -19,11 +20,13 @@ from ..factories import GUIDE_CONDITIONAL_RETRY
 EXEC_ROLE = "arn:aws:iam::123456789012:role/ecsTaskExecutionRole"
 JOB_ROLE = "arn:aws:iam::123456789012:role/batch-job"
 SM = "arn:aws:secretsmanager:us-west-2:123456789012:secret:"
-CONFIG = spec.GlobalConfig(default_queue="default-q", image="img:1", execution_role=EXEC_ROLE)
+CONFIG = configuration.GlobalConfig(
+    default_queue="default-q", image="img:1", execution_role=EXEC_ROLE
+)
 SPECIAL_QUEUE = "arn:aws:batch:us-west-2:123456789012:job-queue/special-queue"
 
 
-def config(**changes) -> spec.GlobalConfig:
+def config(**changes) -> configuration.GlobalConfig:
     return dataclasses.replace(CONFIG, **changes)
 
 
@@ -100,6 +103,12 @@ def test_read_values_converts_known_resources_and_ignores_others():
         ({"aws_batch_task_timeout": "900"}, {"aws_batch_timeout": 900}),
         ({"aws_batch_task_timeout": 900, "aws_batch_timeout": 120}, {"aws_batch_timeout": 120}),
         ({"batch_queue": None, "aws_batch_job_queue": "new"}, {"aws_batch_job_queue": "new"}),
+        ({"shared_memory_size_mb": "256"}, {"aws_batch_shared_memory_mb": 256}),
+        ({"shared_memory_size_mb": 64}, {"aws_batch_shared_memory_mb": 64}),
+        (
+            {"shared_memory_size_mb": 64, "aws_batch_shared_memory_mb": 128},
+            {"aws_batch_shared_memory_mb": 128},
+        ),
     ],
 )
 def test_read_values_resolves_aliases(raw, expected):
@@ -111,6 +120,8 @@ def test_read_values_resolves_aliases(raw, expected):
     [
         ({"aws_batch_task_timeout": 30}, "resource aws_batch_task_timeout: 30.", "at least 60"),
         ({"batch_queue": " "}, "resource batch_queue: ' '.", "job queue name or ARN"),
+        ({"shared_memory_size_mb": 0}, "resource shared_memory_size_mb: 0.", "at least 1"),
+        ({"shared_memory_size_mb": "big"}, "resource shared_memory_size_mb: 'big'.", "at least 1"),
     ],
 )
 def test_alias_errors_name_the_alias_the_user_wrote(raw, origin, fragment):
@@ -144,6 +155,13 @@ def test_alias_errors_name_the_alias_the_user_wrote(raw, origin, fragment):
         ("aws_batch_consumable_resources", "[]", "at least one entry"),
         ("aws_batch_retry_strategy", '{"attempts": 11}', "from 1 to 10"),
         ("aws_batch_tags", "novalue", "key=value"),
+        ("aws_batch_shared_memory_mb", 0, "at least 1"),
+        ("aws_batch_volumes", "[", "not valid JSON"),
+        ("aws_batch_volumes", "{}", "JSON array"),
+        ("aws_batch_ulimits", "[", "not valid JSON"),
+        ("aws_batch_ulimits", '{"name": "nofile"}', "JSON array"),
+        ("aws_batch_privileged", "yes", "True or False"),
+        ("aws_batch_cpu_architecture", "amd64", "X86_64 or ARM64"),
     ],
 )
 def test_every_resource_is_checked_and_named(resource, value, fragment):
@@ -320,7 +338,7 @@ def test_queue_without_rule_resource_is_the_default_and_its_platform_decides():
 
 
 def test_user_guide_my_rule_secrets_merge_with_global_secrets():
-    global_secrets = spec.global_config(
+    global_secrets = configuration.global_config(
         **settings(
             execution_role=EXEC_ROLE,
             secrets='[{"name":"DB_PASSWORD","valueFrom":"' + SM + 'db-pass"}]',
@@ -524,7 +542,7 @@ def test_global_secrets_with_a_rules_existing_job_definition_are_refused_naming_
 def test_global_secrets_with_existing_job_definition_are_refused():
 
     def configure_and_build() -> spec.JobSpec:
-        cfg = spec.global_config(
+        cfg = configuration.global_config(
             **settings(
                 execution_role=EXEC_ROLE,
                 secrets=secrets_json(DB_PASSWORD="db-pass"),
@@ -661,7 +679,7 @@ def test_fargate_gpu_error_names_the_resource_when_vcpu_comes_from_elsewhere(raw
 
 
 def test_global_config_validates_and_converts_settings():
-    cfg = spec.global_config(
+    cfg = configuration.global_config(
         **settings(
             job_queue=" q ",
             job_role="",
@@ -675,7 +693,7 @@ def test_global_config_validates_and_converts_settings():
             assign_public_ip=True,
         )
     )
-    assert cfg == spec.GlobalConfig(
+    assert cfg == configuration.GlobalConfig(
         default_queue="q",
         image="img:1",
         job_role=None,
@@ -691,7 +709,7 @@ def test_global_config_validates_and_converts_settings():
 
 
 def test_global_config_empty_optional_settings_are_none():
-    cfg = spec.global_config(**settings(tags="", secrets="", share_identifier=""))
+    cfg = configuration.global_config(**settings(tags="", secrets="", share_identifier=""))
     assert cfg.tags == {}
     assert cfg.secrets == {}
     assert cfg.share_identifier is None
@@ -728,7 +746,7 @@ def test_global_config_empty_optional_settings_are_none():
 )
 def test_global_config_bad_setting_is_named(changes, fragments):
     with pytest.raises(WorkflowError) as info:
-        spec.global_config(**settings(**changes))
+        configuration.global_config(**settings(**changes))
     message = str(info.value)
     for fragment in fragments:
         assert fragment in message
@@ -829,12 +847,12 @@ def test_resources_not_named_like_the_plugins_are_left_to_snakemake():
 def test_pacing_and_watching_settings_are_checked(name, value, shown):
     variable = "SNAKEMAKE_" + shown[2:].upper().replace("-", "_")
     with pytest.raises(WorkflowError) as info:
-        spec.global_config(**settings(**{name: value}))
+        configuration.global_config(**settings(**{name: value}))
     assert f"setting {shown} ({variable}): {value!r}" in str(info.value)
 
 
 def test_pacing_and_watching_settings_are_kept():
-    config_ = spec.global_config(
+    config_ = configuration.global_config(
         **settings(submit_rate=20, runnable_warning=60, missing_job_grace=10)
     )
     assert (config_.submit_rate, config_.runnable_warning, config_.missing_job_grace) == (
@@ -846,18 +864,18 @@ def test_pacing_and_watching_settings_are_kept():
 
 @pytest.mark.parametrize(("value", "expected"), [(0, 0), (2, 2), (10_000, 10_000), ("25", 25)])
 def test_array_min_size_is_accepted_from_0_to_10000(value: object, expected: int) -> None:
-    assert spec.global_config(**settings(array_min_size=value)).array_min_size == expected
+    assert configuration.global_config(**settings(array_min_size=value)).array_min_size == expected
 
 
 def test_array_min_size_defaults_to_10() -> None:
-    assert spec.global_config(**settings()).array_min_size == 10
-    assert spec.GlobalConfig(default_queue="q", image="i").array_min_size == 10
+    assert configuration.global_config(**settings()).array_min_size == 10
+    assert configuration.GlobalConfig(default_queue="q", image="i").array_min_size == 10
 
 
 @pytest.mark.parametrize("value", [-1, 10_001, "x", 2.5, True])
 def test_a_bad_array_min_size_is_refused_naming_the_setting_value_and_range(value: object) -> None:
     with pytest.raises(WorkflowError) as info:
-        spec.global_config(**settings(array_min_size=value))
+        configuration.global_config(**settings(array_min_size=value))
     message = str(info.value)
     assert (
         f"setting --aws-batch-array-min-size (SNAKEMAKE_AWS_BATCH_ARRAY_MIN_SIZE): {value!r}."
@@ -988,3 +1006,403 @@ def test_a_missing_job_definition_is_refused_at_start_naming_where_it_was_given(
     with pytest.raises(WorkflowError) as info:
         check_rules(rules, config(**changes), lambda q: Platform.EC2, check_definition)
     assert str(info.value) == prefix + "AWS Batch has no ACTIVE job definition 'nope:3'."
+
+
+# Container options -------------------------------------------------------------------------
+
+FS = "fs-0123456789abcdef0"
+EFS_REFS = {"name": "refs", "containerPath": "/refs", "readOnly": True, "efs": {"fileSystemId": FS}}
+HOST_SCRATCH = {"name": "scratch", "containerPath": "/scratch", "hostPath": "/mnt/scratch"}
+REFS = Volume("refs", "/refs", True, efs=Efs(FS))
+SCRATCH = Volume("scratch", "/scratch", host_path="/mnt/scratch")
+NOFILE = '[{"name": "nofile", "softLimit": 1024, "hardLimit": 4096}]'
+CONTAINER_RESOURCES = {
+    "aws_batch_shared_memory_mb": "2048",
+    "aws_batch_volumes": json.dumps([EFS_REFS, HOST_SCRATCH]),
+    "aws_batch_ulimits": NOFILE,
+    "aws_batch_privileged": "true",
+    "aws_batch_cpu_architecture": "arm64",
+}
+
+
+def build_on(raw=None, *, platform=Platform.EC2, architectures=None, cfg=CONFIG, rule="r"):
+    """``build`` with the queue's CPU architectures as the service would say them."""
+    return spec.build(
+        rule=rule,
+        raw=raw or {},
+        threads=1,
+        config=cfg,
+        platform_of=lambda queue: platform,
+        architectures_of=lambda queue: architectures,
+    )
+
+
+def build_on_error(raw=None, **kwargs) -> str:
+    with pytest.raises(WorkflowError) as info:
+        build_on(raw, **kwargs)
+    return str(info.value)
+
+
+def test_the_rules_container_resources_reach_the_definition():
+    job = build_on(CONTAINER_RESOURCES, architectures=frozenset({"ARM64"}))
+    assert job.definition.options == ContainerOptions(
+        shared_memory_mb=2048,
+        volumes=(REFS, SCRATCH),
+        ulimits=(Ulimit("nofile", 1024, 4096),),
+        privileged=True,
+        cpu_architecture="ARM64",
+    )
+
+
+def test_without_container_resources_or_settings_the_options_are_the_defaults():
+    assert build_on().definition.options == ContainerOptions()
+    assert build_on(platform=Platform.FARGATE).definition.options == ContainerOptions()
+
+
+def test_the_alias_shared_memory_size_mb_sets_the_shared_memory():
+    assert build_on({"shared_memory_size_mb": 512}).definition.options.shared_memory_mb == 512
+    both = {"shared_memory_size_mb": 512, "aws_batch_shared_memory_mb": 1024}
+    assert build_on(both).definition.options.shared_memory_mb == 1024
+
+
+def test_the_settings_log_group_platform_version_and_volumes_reach_every_definition():
+    cfg = config(
+        volumes=(REFS,), log_group="/aws/batch/snakemake", fargate_platform_version="1.4.0"
+    )
+    options = build_on(platform=Platform.FARGATE, cfg=cfg).definition.options
+    assert options == ContainerOptions(
+        volumes=(REFS,), log_group="/aws/batch/snakemake", fargate_platform_version="1.4.0"
+    )
+
+
+def test_a_rules_volume_replaces_the_settings_volume_of_the_same_name():
+    cfg = config(volumes=(REFS, SCRATCH))
+    own = {**EFS_REFS, "containerPath": "/data/refs", "readOnly": False}
+    job = build_on({"aws_batch_volumes": json.dumps([own])}, cfg=cfg)
+    assert job.definition.options.volumes == (
+        Volume("refs", "/data/refs", False, efs=Efs(FS)),
+        SCRATCH,
+    )
+    other = {"name": "data", "containerPath": "/data", "hostPath": "/mnt/data"}
+    joined = build_on({"aws_batch_volumes": json.dumps([other])}, cfg=cfg)
+    assert [v.name for v in joined.definition.options.volumes] == ["refs", "scratch", "data"]
+
+
+def test_a_rules_volume_at_the_path_of_a_settings_volume_is_refused_naming_the_rule():
+    clash = {"name": "genomes", "containerPath": "/refs/", "hostPath": "/mnt/genomes"}
+    message = build_on_error(
+        {"aws_batch_volumes": json.dumps([clash])}, cfg=config(volumes=(REFS,)), rule="align"
+    )
+    assert "rule 'align', resource aws_batch_volumes" in message
+    assert "Two volumes are mounted at /refs/." in message
+
+
+FARGATE_REFUSALS = [
+    ("aws_batch_shared_memory_mb", 64, "a shared memory size"),
+    ("shared_memory_size_mb", 64, "a shared memory size"),
+    ("aws_batch_volumes", json.dumps([HOST_SCRATCH]), "host volumes"),
+    ("aws_batch_volumes", json.dumps([EFS_REFS, HOST_SCRATCH]), "host volumes"),
+    ("aws_batch_ulimits", NOFILE, "ulimits"),
+    ("aws_batch_privileged", True, "privileged containers"),
+    ("aws_batch_privileged", "True", "privileged containers"),
+]
+
+
+@pytest.mark.parametrize(("resource", "value", "what"), FARGATE_REFUSALS)
+def test_fargate_refuses_what_only_ec2_runs_naming_rule_resource_and_queue(resource, value, what):
+    message = build_on_error(
+        {resource: value}, platform=Platform.FARGATE, cfg=config(region="eu-west-1"), rule="sort"
+    )
+    # Named and shown as the rule wrote them, the alias included.
+    assert f"Invalid value for rule 'sort', resource {resource}: {value!r}. " in message
+    assert (
+        f"Rule 'sort' runs on queue 'default-q' in region eu-west-1: Fargate does not support "
+        f"{what}; they need an EC2 queue." in message
+    )
+    # The same rule runs on EC2.
+    build_on({resource: value}, platform=Platform.EC2, rule="sort")
+
+
+def test_fargate_refusals_name_the_rules_own_queue():
+    message = build_on_error(
+        {"aws_batch_privileged": True, "aws_batch_job_queue": "fargate-q"},
+        platform=Platform.FARGATE,
+    )
+    assert "Rule 'r' runs on queue 'fargate-q': Fargate does not support" in message
+
+
+def test_fargate_runs_efs_volumes_privileged_false_and_arm64():
+    job = build_on(
+        {
+            "aws_batch_volumes": json.dumps([EFS_REFS]),
+            "aws_batch_privileged": False,
+            "aws_batch_cpu_architecture": "ARM64",
+        },
+        platform=Platform.FARGATE,
+        architectures=frozenset({"X86_64"}),  # Fargate does not ask the instance types
+    )
+    assert job.definition.options.volumes == (REFS,)
+    assert job.definition.options.cpu_architecture == "ARM64"
+    assert job.definition.options.privileged is False
+
+
+def test_efs_on_fargate_before_platform_version_1_4_0_is_refused():
+    cfg = config(fargate_platform_version="1.3.0")
+    message = build_on_error(
+        {"aws_batch_volumes": json.dumps([EFS_REFS])}, platform=Platform.FARGATE, cfg=cfg
+    )
+    assert "rule 'r', resource aws_batch_volumes" in message
+    assert "EFS volumes on Fargate need platform version 1.4.0 or later" in message
+    assert "--aws-batch-fargate-platform-version is 1.3.0" in message
+    # EC2 has no platform version.
+    assert build_on({"aws_batch_volumes": json.dumps([EFS_REFS])}, cfg=cfg).definition.options
+    assert build_on(
+        {"aws_batch_volumes": json.dumps([EFS_REFS])},
+        platform=Platform.FARGATE,
+        cfg=config(fargate_platform_version="1.4.0"),
+    )
+
+
+def test_a_host_volume_of_the_setting_on_a_fargate_rule_names_the_setting():
+    message = build_on_error(platform=Platform.FARGATE, cfg=config(volumes=(SCRATCH,)), rule="fg")
+    assert message.startswith(
+        "Invalid value for setting --aws-batch-volumes (SNAKEMAKE_AWS_BATCH_VOLUMES): ['scratch']. "
+    )
+    assert "Rule 'fg' runs on queue 'default-q': Fargate does not support host volumes" in message
+
+
+def test_a_settings_host_volume_is_not_blamed_on_the_rules_efs_volume():
+    message = build_on_error(
+        {"aws_batch_volumes": json.dumps([EFS_REFS])},
+        platform=Platform.FARGATE,
+        cfg=config(volumes=(SCRATCH,)),
+    )
+    assert "setting --aws-batch-volumes (SNAKEMAKE_AWS_BATCH_VOLUMES): ['scratch']." in message
+    assert "resource aws_batch_volumes" not in message
+    assert "Fargate does not support host volumes" in message
+
+
+def test_a_rules_volume_that_replaces_the_settings_host_volume_runs_on_fargate():
+    efs_scratch = {**HOST_SCRATCH, "efs": {"fileSystemId": FS}}
+    del efs_scratch["hostPath"]
+    job = build_on(
+        {"aws_batch_volumes": json.dumps([efs_scratch])},
+        platform=Platform.FARGATE,
+        cfg=config(volumes=(SCRATCH,)),
+    )
+    assert job.definition.options.volumes == (Volume("scratch", "/scratch", efs=Efs(FS)),)
+
+
+def test_the_rules_own_fargate_refusal_comes_before_the_settings():
+    message = build_on_error(
+        {"aws_batch_ulimits": NOFILE}, platform=Platform.FARGATE, cfg=config(volumes=(SCRATCH,))
+    )
+    assert "rule 'r', resource aws_batch_ulimits" in message
+    assert "Fargate does not support ulimits" in message
+
+
+def test_arm64_on_an_ec2_queue_of_x86_instances_is_refused_naming_queue_and_architectures():
+    asked: list[str] = []
+
+    def architectures_of(queue: str) -> frozenset[str]:
+        asked.append(queue)
+        return frozenset({"X86_64"})
+
+    with pytest.raises(WorkflowError) as info:
+        spec.build(
+            rule="map",
+            raw={"aws_batch_cpu_architecture": "arm64", "aws_batch_job_queue": "x86-q"},
+            threads=1,
+            config=config(region="us-west-2"),
+            platform_of=lambda queue: Platform.EC2,
+            architectures_of=architectures_of,
+        )
+    message = str(info.value)
+    assert asked == ["x86-q"]
+    assert message.startswith(
+        "Invalid value for rule 'map', resource aws_batch_cpu_architecture: 'arm64'. "
+    )
+    assert "Rule 'map' runs on queue 'x86-q' in region us-west-2:" in message
+    assert "No compute environment of the queue runs ARM64 instances" in message
+    assert "their instance types are X86_64" in message
+
+
+@pytest.mark.parametrize(
+    "architectures", [frozenset({"ARM64"}), frozenset({"ARM64", "X86_64"}), None]
+)
+def test_arm64_on_ec2_runs_when_the_queue_offers_it_or_is_not_known(architectures):
+    job = build_on({"aws_batch_cpu_architecture": "ARM64"}, architectures=architectures)
+    assert job.definition.options.cpu_architecture == "ARM64"
+
+
+def test_build_without_architectures_of_does_not_refuse_an_architecture():
+    assert build({"aws_batch_cpu_architecture": "ARM64"}).definition.options.cpu_architecture == (
+        "ARM64"
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "cfg"),
+    [
+        ({"aws_batch_job_definition": "my-def"}, CONFIG),
+        ({}, config(job_definition="my-def")),
+    ],
+)
+@pytest.mark.parametrize(
+    ("resource", "value", "what"),
+    [
+        ("aws_batch_shared_memory_mb", 64, "shared memory size"),
+        ("aws_batch_volumes", json.dumps([EFS_REFS]), "volumes"),
+        ("aws_batch_ulimits", NOFILE, "ulimits"),
+        ("aws_batch_privileged", True, "privileged mode"),
+        ("aws_batch_privileged", False, "privileged mode"),
+        ("aws_batch_cpu_architecture", "ARM64", "CPU architecture"),
+    ],
+)
+def test_an_existing_job_definition_refuses_every_container_resource(
+    raw, cfg, resource, value, what
+):
+    message = build_error({**raw, resource: value}, config=cfg)
+    assert f"Invalid value for rule 'r', resource {resource}: " in message
+    assert f"existing job definition 'my-def', whose {what} cannot be overridden" in message
+
+
+def test_an_existing_job_definition_refuses_the_shared_memory_alias():
+    message = build_error({"aws_batch_job_definition": "my-def", "shared_memory_size_mb": 64})
+    assert "whose shared memory size cannot be overridden" in message
+
+
+DEFINITION_SETTINGS = [
+    ({"volumes": json.dumps([EFS_REFS])}, "--aws-batch-volumes", "volumes"),
+    ({"log_group": "/aws/batch/snakemake"}, "--aws-batch-log-group", "log configuration"),
+    (
+        {"fargate_platform_version": "1.4.0"},
+        "--aws-batch-fargate-platform-version",
+        "Fargate platform version",
+    ),
+]
+
+
+@pytest.mark.parametrize(("changes", "setting", "what"), DEFINITION_SETTINGS)
+def test_a_definition_setting_with_the_job_definition_setting_is_refused(changes, setting, what):
+    variable = "SNAKEMAKE_" + setting[2:].upper().replace("-", "_")
+    with pytest.raises(WorkflowError) as info:
+        configuration.global_config(**settings(job_definition="prebuilt:3", **changes))
+    message = str(info.value)
+    (given,) = changes.values()
+    assert message.startswith(f"Invalid value for setting {setting} ({variable}): {given!r}. ")
+    assert "existing job definition 'prebuilt:3' (--aws-batch-job-definition)" in message
+    assert f"which holds its own {what}" in message
+    # Each alone is fine.
+    configuration.global_config(**settings(**changes))
+
+
+@pytest.mark.parametrize(("changes", "setting", "what"), DEFINITION_SETTINGS)
+def test_a_definition_setting_with_a_rules_job_definition_is_refused_naming_the_rule(
+    changes, setting, what
+):
+    cfg = configuration.global_config(**settings(**changes))
+    message = build_error({"aws_batch_job_definition": "prebuilt:3"}, config=cfg, rule="old")
+    assert message.startswith(
+        "Invalid value for rule 'old', resource aws_batch_job_definition: 'prebuilt:3'. "
+    )
+    assert f"{setting} is given to every job" in message
+    assert f"gets only that definition's ({what})" in message
+    with pytest.raises(WorkflowError, match=setting):
+        spec.check_rule("old", {"aws_batch_job_definition": "prebuilt:3"}, cfg)
+
+
+def test_the_latest_platform_version_goes_with_an_existing_job_definition():
+    cfg = configuration.global_config(
+        **settings(job_definition="prebuilt:3", fargate_platform_version="LATEST")
+    )
+    assert cfg.job_definition == "prebuilt:3"
+    assert build({"aws_batch_job_definition": "other:1"}).definition == "other:1"
+
+
+def test_global_config_reads_the_container_settings():
+    cfg = configuration.global_config(
+        **settings(
+            volumes=json.dumps([EFS_REFS, HOST_SCRATCH]),
+            log_group="/aws/batch/snakemake",
+            fargate_platform_version=" 1.4.0 ",
+        )
+    )
+    assert cfg.volumes == (REFS, SCRATCH)
+    assert cfg.log_group == "/aws/batch/snakemake"
+    assert cfg.fargate_platform_version == "1.4.0"
+    default = configuration.global_config(**settings())
+    assert (default.volumes, default.log_group, default.fargate_platform_version) == (
+        (),
+        None,
+        "LATEST",
+    )
+    empty = configuration.global_config(**settings(volumes="", log_group=""))
+    assert (empty.volumes, empty.log_group) == ((), None)
+
+
+@pytest.mark.parametrize(
+    ("changes", "setting", "fragment"),
+    [
+        ({"volumes": "[{"}, "--aws-batch-volumes", "not valid JSON"),
+        (
+            {"volumes": json.dumps([EFS_REFS, EFS_REFS])},
+            "--aws-batch-volumes",
+            "The volume name 'refs' is used twice.",
+        ),
+        ({"log_group": "my logs"}, "--aws-batch-log-group", "CloudWatch Logs group name"),
+        ({"log_group": "g" * 513}, "--aws-batch-log-group", "1 to 512"),
+        ({"fargate_platform_version": "1.4"}, "--aws-batch-fargate-platform-version", "1.4.0"),
+        (
+            {"fargate_platform_version": "latest-ish"},
+            "--aws-batch-fargate-platform-version",
+            "LATEST",
+        ),
+    ],
+)
+def test_a_bad_container_setting_is_refused_naming_it(changes, setting, fragment):
+    variable = "SNAKEMAKE_" + setting[2:].upper().replace("-", "_")
+    with pytest.raises(WorkflowError) as info:
+        configuration.global_config(**settings(**changes))
+    message = str(info.value)
+    assert message.startswith(f"Invalid value for setting {setting} ({variable}): ")
+    assert fragment in message
+
+
+@pytest.mark.parametrize(
+    ("resources_", "fragment"),
+    [
+        ({"aws_batch_ulimits": "nofile=1024"}, "resource aws_batch_ulimits: 'nofile=1024'."),
+        ({"aws_batch_volumes": "[1]"}, "resource aws_batch_volumes: 1."),
+        ({"aws_batch_privileged": "yes"}, "resource aws_batch_privileged: 'yes'."),
+        ({"shared_memory_size_mb": -1}, "resource shared_memory_size_mb: -1."),
+    ],
+)
+def test_check_rules_refuses_a_bad_static_container_value_at_start(resources_, fragment):
+    with pytest.raises(WorkflowError) as info:
+        check_rules([rule("align", **resources_)], CONFIG, lambda q: Platform.EC2)
+    assert f"rule 'align', {fragment}" in str(info.value)
+
+
+def test_check_rules_leaves_a_container_value_that_depends_on_the_job_to_it():
+    check_rules(
+        [rule("align", aws_batch_ulimits=lambda wildcards: "not json")],
+        CONFIG,
+        lambda q: Platform.FARGATE,
+    )
+
+
+def test_check_rules_refuses_at_start_what_the_queue_cannot_run():
+    with pytest.raises(WorkflowError, match="Fargate does not support privileged containers"):
+        check_rules([rule("root", aws_batch_privileged=True)], CONFIG, lambda q: Platform.FARGATE)
+    rules = [rule("map", aws_batch_cpu_architecture="ARM64")]
+    with pytest.raises(WorkflowError, match="runs ARM64 instances"):
+        check_rules(
+            rules,
+            CONFIG,
+            lambda q: Platform.EC2,
+            architectures_of=lambda q: frozenset({"X86_64"}),
+        )
+    check_rules(
+        rules, CONFIG, lambda q: Platform.EC2, architectures_of=lambda q: frozenset({"ARM64"})
+    )

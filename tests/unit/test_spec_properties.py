@@ -10,12 +10,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from snakemake_interface_common.exceptions import WorkflowError
 
-from snakemake_executor_plugin_aws_batch import resources, spec
+from snakemake_executor_plugin_aws_batch import configuration, resources, spec
 from snakemake_executor_plugin_aws_batch.platform import FARGATE_MEMORY, Platform
 
 EXEC_ROLE = "arn:aws:iam::123456789012:role/ecsTaskExecutionRole"
 SM = "arn:aws:secretsmanager:us-west-2:123456789012:secret:"
-CONFIG = spec.GlobalConfig(
+CONFIG = configuration.GlobalConfig(
     default_queue="default-q",
     image="img:1",
     execution_role=EXEC_ROLE,
