@@ -121,6 +121,12 @@ class ExecutorSettings(ExecutorSettingsBase):  # type: ignore[misc]
     fargate_platform_version: str = _setting(
         "LATEST", "Fargate platform version of Fargate jobs, e.g. 1.4.0."
     )
+    run_record: Optional[str] = _setting(
+        None,
+        "Folder under which each run writes its record (jobs.tsv, summary.json, "
+        "timeline.html) in a subfolder named after its start time. Unset: "
+        ".snakemake/aws-batch in the working directory.",
+    )
     array_min_size: int = _setting(
         10,
         "Submit the ready jobs of one rule that differ only in their command as one "

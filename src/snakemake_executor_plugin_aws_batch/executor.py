@@ -5,9 +5,11 @@ from __future__ import annotations
 import dataclasses
 import signal
 import threading
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from snakemake_interface_common.exceptions import WorkflowError
@@ -20,6 +22,17 @@ from .aws import BatchError
 from .definitions import DefinitionRegistry
 from .environment import job_environment
 from .jobs import ArrayJob, JobBook, JobRecord
+from .record import (
+    CANCELLED,
+    NOT_SUBMITTED,
+    Row,
+    RunRecord,
+    finish,
+    iso,
+    new_row,
+    run_folder,
+    summary_table,
+)
 from .resources import JOB_RESOURCES
 from .service import BatchService
 from .status import Outcome
@@ -42,6 +55,48 @@ def _wildcards(job: JobExecutorInterface) -> str:
     return f" ({', '.join(f'{k}={v}' for k, v in values.items())})" if values else ""
 
 
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else ""
+
+
+def _row(job: JobExecutorInterface, *, record_of: JobRecord | None = None, **values: object) -> Row:
+    """A job's first row: what is known when it is handed over (or refused)."""
+    wildcards = getattr(job, "wildcards_dict", None) or {}
+    facts: dict[str, object] = {}
+    if record_of is not None:
+        facts = {
+            "job_name": record_of.name,
+            "queue": record_of.queue,
+            "vcpu": record_of.resources.vcpu,
+            "memory_mib": record_of.resources.memory_mib,
+            "gpu": record_of.resources.gpu,
+            "submitted_at": iso(_now()),
+        }
+    return new_row(
+        rule=job.name,
+        wildcards=",".join(f"{k}={v}" for k, v in wildcards.items()),
+        jobid=job.jobid,
+        **facts,
+        **values,
+    )
+
+
+def _status_without_description(
+    job: JobRecord, result: Outcome, message: str | None, described: Mapping[str, Any] | None
+) -> dict[str, object]:
+    """The status columns of a job that ended without a description to read them from."""
+    if described is not None:
+        return {}
+    if job.error is not None:
+        return {"status": NOT_SUBMITTED, "status_reason": _first_line(job.error)}
+    status = "SUCCEEDED" if result is Outcome.SUCCEEDED else "FAILED"
+    return {"status": status, "status_reason": _first_line(message or "")}
+
+
 def _to_terminate(records: list[JobRecord]) -> list[tuple[str, str]]:
     """Name and id of each job to terminate: an array once, for all its children."""
     wanted: dict[str, str] = {}
@@ -53,6 +108,7 @@ def _to_terminate(records: list[JobRecord]) -> list[tuple[str, str]]:
     return [(name, batch_id) for batch_id, name in wanted.items()]
 
 
+RUN_RECORD = ".snakemake/aws-batch"  # where run records go, under the working directory
 TERMINATE_REASON = "Terminated by Snakemake: the workflow was cancelled."
 CANCEL_WORKERS = 16
 
@@ -108,6 +164,11 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
             missing_grace=self.config.missing_job_grace,
         )
         self.jobs = JobBook()
+        self.record = RunRecord(
+            run_folder(Path(settings.run_record or RUN_RECORD).resolve(), _now())
+        )
+        self._recorded = False
+        self._cancelled = False
         self.warned: set[str] = set()
         self._sigterm_taken = False
         spec.check_rules(
@@ -176,6 +237,9 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
             )
             command = self.format_job_exec(job)
         except WorkflowError as exc:
+            refused = object()
+            self.record.started(refused, _row(job, status=NOT_SUBMITTED))
+            self.record.finished(refused, status_reason=_first_line(str(exc)))
             # Ended by a newline: Snakemake's own sentence follows the message.
             self.report_job_error(SubmittedJobInfo(job), msg=str(exc).rstrip("\n") + "\n")
             return None
@@ -207,6 +271,7 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
         job_spec = ready.spec
         record = JobRecord(job_spec.name, job_spec.rule, job_spec.queue, job_spec.resources)
         self.jobs.add(record)
+        self.record.started(record, _row(ready.job, record_of=record))
         self.report_job_submission(SubmittedJobInfo(ready.job, aux={"record": record}))
         self.logger.info(
             f"Submitting AWS Batch job {record.name} to {record.queue} "
@@ -231,6 +296,7 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
                 )
                 array.children.append(record)
                 self.jobs.add(record)
+                self.record.started(record, _row(ready.job, record_of=record))
                 self.report_job_submission(SubmittedJobInfo(ready.job, aux={"record": record}))
                 self.logger.info(
                     f"Submitting AWS Batch job {array.name} [index {index}]"
@@ -282,7 +348,7 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
                 if verdict.outcome is Outcome.RUNNING:
                     yield info
                 else:
-                    self._report(info, record, verdict.outcome, verdict.message)
+                    self._report(info, record, verdict.outcome, verdict.message, verdict.job)
         except Exception as exc:
             # An escaping exception would stop Snakemake's status loop for good. A job
             # whose status could not be read because of a fault in this plugin is
@@ -293,9 +359,20 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
                 self._report(info, info.aux["record"], Outcome.FAILED, message)
 
     def _report(
-        self, info: SubmittedJobInfo, record: JobRecord, result: Outcome, message: str | None
+        self,
+        info: SubmittedJobInfo,
+        record: JobRecord,
+        result: Outcome,
+        message: str | None,
+        job: Mapping[str, Any] | None = None,
     ) -> None:
         self.jobs.finish(record)
+        self.record.finished(
+            record,
+            job,
+            batch_job_id=record.batch_id,
+            **_status_without_description(record, result, message, job),
+        )
         if result is Outcome.SUCCEEDED:
             self.report_job_success(info)
         else:
@@ -309,6 +386,24 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
     def shutdown(self) -> None:
         super().shutdown()
         self.submitter.stop(timeout=60)
+        self._write_record()
+
+    def _write_record(self) -> None:
+        """Complete and write the run record, once, and say where it is."""
+        if self._recorded:
+            return
+        self._recorded = True
+        title = f"Snakemake on AWS Batch, {self.record.folder.name}"
+        # After Ctrl-C, what is known is written at once: no more AWS calls.
+        describe = self.service.describe if not self._cancelled else None
+        summary = finish(self.record, describe, title=title)
+        if summary["total"]["jobs"]:
+            self.logger.info(
+                "AWS Batch usage:\n" + "\n".join(f"  {line}" for line in summary_table(summary))
+            )
+        self.logger.info(
+            f"AWS Batch run record: {self.record.folder} (jobs.tsv, summary.json, timeline.html)"
+        )
 
     # Cancellation ------------------------------------------------------------------
     def cancel_jobs(self, active_jobs: list[SubmittedJobInfo]) -> None:
@@ -322,6 +417,9 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
                     "These SubmitJob requests were still under way and may yet create jobs; "
                     "check the queue for them: " + ", ".join(sorted(under_way))
                 )
+        for job in everything:
+            self.record.finished(job, batch_job_id=job.batch_id, status=CANCELLED)
+        self._cancelled = True
         unfinished = _to_terminate(everything)
         if not unfinished:
             return

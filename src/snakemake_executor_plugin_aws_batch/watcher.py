@@ -33,6 +33,7 @@ from .status import (
 class Verdict:
     outcome: Outcome
     message: str | None = None
+    job: Mapping[str, Any] | None = None  # the description it was read from, when there was one
 
 
 RUNNING = Verdict(Outcome.RUNNING)
@@ -137,13 +138,13 @@ class Watcher:
             self._watch_runnable(record, job, now)
             return RUNNING
         if result is Outcome.SUCCEEDED:
-            return SUCCEEDED
+            return Verdict(Outcome.SUCCEEDED, job=job)
         return self._failed(job)
 
     def _failed(self, job: Mapping[str, Any]) -> Verdict:
         location = log_location(job)
         lines = self._service.log_tail(location) if location else []
-        return Verdict(Outcome.FAILED, failure_message(job, lines, location))
+        return Verdict(Outcome.FAILED, failure_message(job, lines, location), job)
 
     def _missing(self, record: JobRecord | ArrayJob, now: float) -> Verdict:
         if record.missing_since is None:

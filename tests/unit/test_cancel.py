@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import tempfile
 import types
 from fractions import Fraction
+from pathlib import Path
 
 from snakemake_executor_plugin_aws_batch.aws import BatchError
 from snakemake_executor_plugin_aws_batch.executor import Executor
 from snakemake_executor_plugin_aws_batch.jobs import ArrayJob, JobBook, JobRecord
 from snakemake_executor_plugin_aws_batch.platform import Resources
+from snakemake_executor_plugin_aws_batch.record import RunRecord
 
 from ..fakes import RecordingLogger
 
@@ -42,6 +45,8 @@ def executor(
     instance.service = service
     instance.logger = RecordingLogger()
     instance.jobs = JobBook()
+    instance.record = RunRecord(Path(tempfile.mkdtemp(prefix="run-record-")))
+    instance._cancelled = False
     for record in jobs:
         instance.jobs.add(record)
     return instance, service

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 import os
 import shlex
 import subprocess
+import tempfile
 import types
 import uuid
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
@@ -22,6 +25,7 @@ from snakemake_executor_plugin_aws_batch import arrays, configuration, payloads,
 from snakemake_executor_plugin_aws_batch.executor import Executor
 from snakemake_executor_plugin_aws_batch.jobs import ArrayJob, JobBook, JobRecord
 from snakemake_executor_plugin_aws_batch.platform import Platform
+from snakemake_executor_plugin_aws_batch.record import RunRecord
 from snakemake_executor_plugin_aws_batch.service import MARKER_VARIABLE
 from snakemake_executor_plugin_aws_batch.status import Outcome
 from snakemake_executor_plugin_aws_batch.watcher import Verdict
@@ -84,6 +88,8 @@ def executor(platform: Platform = Platform.EC2) -> tuple[Executor, Recorder]:
     )
     instance.submitter = Submitter()
     instance.jobs = JobBook()
+    instance.record = RunRecord(Path(tempfile.mkdtemp(prefix="run-record-")))
+    instance._cancelled = False
     instance.environment = {"SNAKEMAKE_X": "1"}
     instance.logger = RecordingLogger()
     instance.warned = set()
@@ -99,6 +105,9 @@ def executor(platform: Platform = Platform.EC2) -> tuple[Executor, Recorder]:
     instance.report_job_success = lambda info: recorder.events.append(("success", info.job, None))
     instance.run_job_pre = recorder.printed.append
     return instance, recorder
+
+
+JOB_IDS = itertools.count(1)
 
 
 def job(
@@ -117,6 +126,7 @@ def job(
         attempt=attempt,
         is_group=lambda: group,
         wildcards_dict=wildcards or {},
+        jobid=next(JOB_IDS),
     )
 
 
