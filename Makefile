@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv test lint typecheck unit demo bench bench-smoke clean
+.PHONY: help venv browser test lint typecheck unit demo bench bench-smoke clean
 
 help:
 	@echo "make demo   run the example workflow on the local AWS Batch endpoint"
@@ -41,7 +41,16 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck $(IAC_STAMP)
+# The browser tests (tests/browser) open pages in Debian's headless Chromium. Installed
+# only when no `chromium` is on PATH; as root here, through sudo elsewhere.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		$(SUDO) apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends chromium; }
+	@chromium --version
+
+test: lint typecheck $(IAC_STAMP) browser
 	$(BIN)/pytest
 
 unit: $(STAMP)
@@ -54,4 +63,4 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
 
 clean:
-	rm -rf $(VENV) .demo .bench .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .demo .bench .test-output .pytest_cache .mypy_cache .ruff_cache

@@ -2,8 +2,9 @@
 
 Starts the endpoint, stores a secret, runs ``snakemake --executor aws-batch`` on
 ``examples/demo/Snakefile`` with S3 default storage, prints a table of the AWS Batch
-jobs and the results, and stops the endpoint. The workflow runs in ``.demo/`` (made
-afresh each time), which keeps Snakemake's log after the run.
+jobs, the results and where the run record's timeline is, and stops the endpoint. The
+workflow runs in ``.demo/`` (made afresh each time), which keeps Snakemake's log and the
+run record after the run.
 """
 
 from __future__ import annotations
@@ -55,6 +56,11 @@ def main() -> int:
         print_jobs(batch, [local.job_queue, local.fargate_job_queue])
         print_results(session.client("s3", endpoint_url=local.endpoint_url), local.storage_prefix)
     print(f"\nThe workflow's folder, with Snakemake's log under .snakemake/log: {workdir}")
+    records = sorted((workdir / ".snakemake" / "aws-batch").glob("*/timeline.html"))
+    if records:
+        folder = records[-1].parent
+        print(f"The run record (jobs.tsv, summary.json): {folder}")
+        print(f"The timeline, to open in a browser: {records[-1]}")
     if result.returncode != 0:
         print(f"\nThe workflow failed (exit code {result.returncode}).")
     return result.returncode

@@ -20,11 +20,7 @@ from typing import Any
 from . import timeline
 from .aws import BatchError
 
-COLUMNS = (
-    "rule", "wildcards", "jobid", "batch_job_id", "job_name", "queue", "status",
-    "exit_code", "status_reason", "attempts", "vcpu", "memory_mib", "gpu",
-    "submitted_at", "started_at", "stopped_at", "queued_s", "run_s", "log_stream",
-)  # fmt: skip
+COLUMNS = timeline.COLUMNS  # the columns of jobs.tsv, in order
 Row = dict[str, str]
 NOT_SUBMITTED = "NOT_SUBMITTED"
 CANCELLED = "CANCELLED"
