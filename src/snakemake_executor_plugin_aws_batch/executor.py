@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import signal
 import threading
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -109,6 +109,20 @@ def _to_terminate(records: list[JobRecord]) -> list[tuple[str, str]]:
 
 
 RUN_RECORD = ".snakemake/aws-batch"  # where run records go, under the working directory
+
+
+def _run_record(base: str | None, warn: Callable[[str], None]) -> RunRecord:
+    """This run's record, in a new folder under ``base`` (or :data:`RUN_RECORD`)."""
+    folder = Path(base or RUN_RECORD).resolve()
+    try:
+        return RunRecord(run_folder(folder, _now()), warn)
+    except OSError as exc:
+        raise WorkflowError(
+            f"Invalid value for setting --aws-batch-run-record (SNAKEMAKE_AWS_BATCH_RUN_RECORD): "
+            f"{base!r}. The run record cannot be written under {folder}: {exc}."
+        ) from None
+
+
 TERMINATE_REASON = "Terminated by Snakemake: the workflow was cancelled."
 CANCEL_WORKERS = 16
 
@@ -164,9 +178,6 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
             missing_grace=self.config.missing_job_grace,
         )
         self.jobs = JobBook()
-        self.record = RunRecord(
-            run_folder(Path(settings.run_record or RUN_RECORD).resolve(), _now())
-        )
         self._recorded = False
         self._cancelled = False
         self.warned: set[str] = set()
@@ -179,6 +190,8 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
             max_threads=self._max_threads(),
             architectures_of=self.service.architectures,
         )
+        # Made once the checks have passed: a run refused at start leaves no record.
+        self.record = _run_record(settings.run_record, self.logger.warning)
 
     def _submitted_rules(self) -> list[Any]:
         """The rules whose jobs may come here: not local rules, nor rules that run nothing."""
@@ -390,13 +403,17 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
 
     def _write_record(self) -> None:
         """Complete and write the run record, once, and say where it is."""
-        if self._recorded:
-            return
+        if self._recorded or getattr(self, "record", None) is None:
+            return  # written already, or the run was refused at start
         self._recorded = True
         title = f"Snakemake on AWS Batch, {self.record.folder.name}"
         # After Ctrl-C, what is known is written at once: no more AWS calls.
         describe = self.service.describe if not self._cancelled else None
-        summary = finish(self.record, describe, title=title)
+        try:
+            summary = finish(self.record, describe, title=title)
+        except OSError as exc:
+            self.logger.warning(f"The run record in {self.record.folder} cannot be written: {exc}")
+            return
         if summary["total"]["jobs"]:
             self.logger.info(
                 "AWS Batch usage:\n" + "\n".join(f"  {line}" for line in summary_table(summary))
@@ -418,7 +435,8 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
                     "check the queue for them: " + ", ".join(sorted(under_way))
                 )
         for job in everything:
-            self.record.finished(job, batch_job_id=job.batch_id, status=CANCELLED)
+            status = NOT_SUBMITTED if job.error is not None else CANCELLED
+            self.record.finished(job, batch_job_id=job.batch_id, status=status)
         self._cancelled = True
         unfinished = _to_terminate(everything)
         if not unfinished:

@@ -242,13 +242,15 @@ class RunRecord:
     identity), or any object for a job that was never handed over.
     """
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, warn: Callable[[str], None] = lambda message: None) -> None:
         self.folder = folder
         self._rows: dict[object, Row] = {}
         self._finished: set[object] = set()
         self._lock = threading.Lock()
         self._tsv = folder / "jobs.tsv"
         self._tsv.write_text(tsv([]))
+        self._warn = warn
+        self._write_failed = False
 
     def started(self, key: object, row: Row) -> None:
         """A job handed over (or refused before it could be): its row so far."""
@@ -272,8 +274,13 @@ class RunRecord:
             row = with_durations(row)
             self._rows[key] = row
             self._finished.add(key)
-            with self._tsv.open("a") as stream:
-                stream.write(tsv([row], header=False))
+            try:
+                with self._tsv.open("a") as stream:
+                    stream.write(tsv([row], header=False))
+            except OSError as exc:  # a full disk must not fail a job: warn once, go on
+                if not self._write_failed:
+                    self._write_failed = True
+                    self._warn(f"The run record {self._tsv} cannot be written: {exc}")
 
     def unfinished(self) -> list[object]:
         with self._lock:

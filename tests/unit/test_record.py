@@ -194,3 +194,32 @@ def test_finish_completes_rows_with_one_describe_per_hundred_and_survives_a_fail
     assert (
         record.finish(record.RunRecord(tmp_path / "empty"), None, title="t")["total"]["jobs"] == 0
     )
+
+
+def test_a_record_that_cannot_be_written_warns_once_and_loses_no_job(tmp_path: Path) -> None:
+    warnings: list[str] = []
+    run = record.RunRecord(tmp_path, warnings.append)
+    keys = [object(), object()]
+    for key in keys:
+        run.started(key, record.new_row(rule="a"))
+    (tmp_path / "jobs.tsv").unlink()
+    (tmp_path / "jobs.tsv").mkdir()  # appending to it now fails
+    for key in keys:
+        run.finished(key, status="SUCCEEDED")
+    assert len(warnings) == 1
+    assert "cannot be written" in warnings[0]
+    assert run.unfinished() == []
+
+
+def test_an_unwritable_run_record_setting_is_refused_naming_it(tmp_path: Path) -> None:
+    from snakemake_interface_common.exceptions import WorkflowError
+
+    from snakemake_executor_plugin_aws_batch.executor import _run_record
+
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    with pytest.raises(WorkflowError) as info:
+        _run_record(str(blocked), lambda message: None)
+    message = str(info.value)
+    assert "setting --aws-batch-run-record (SNAKEMAKE_AWS_BATCH_RUN_RECORD)" in message
+    assert repr(str(blocked)) in message
