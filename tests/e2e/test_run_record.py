@@ -14,6 +14,8 @@ import pytest
 
 from snakemake_executor_plugin_aws_batch.record import COLUMNS
 
+from ..browser import chromium as browser
+from ..browser.chromium import Dom
 from .conftest import PLANTED_HOST_SECRET, PLANTED_STORAGE_SECRET, batch_client, interrupt, sent
 
 pytestmark = pytest.mark.e2e
@@ -132,6 +134,13 @@ def test_a_failed_job_and_a_refused_one_have_their_rows(workflow: Any) -> None:
     assert "aws_batch_mem_mb" in refused["status_reason"]
     assert refused["batch_job_id"] == ""
     assert len(sent(flow.local, "SubmitJob")) == 2
+    # The run's own timeline, drawn by Chromium: a bar per job, the failed one marked.
+    page = the_record(flow.path) / "timeline.html"
+    dom = Dom(browser.run(browser.find(), flow.path / "profile", "--dump-dom", page.as_uri()))
+    drawn = {bar.attrs["data-jobid"]: bar for bar in dom.find(cls="bar")}
+    assert set(drawn) == {row["jobid"] for row in by_rule.values()}
+    assert "failed" in drawn[bad["jobid"]].classes
+    assert "nodata" in drawn[refused["jobid"]].classes
 
 
 def test_a_cancelled_run_records_its_cancelled_jobs(workflow: Any) -> None:
