@@ -5,11 +5,9 @@ from __future__ import annotations
 import dataclasses
 import signal
 import threading
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from snakemake_interface_common.exceptions import WorkflowError
@@ -25,12 +23,11 @@ from .jobs import ArrayJob, JobBook, JobRecord
 from .record import (
     CANCELLED,
     NOT_SUBMITTED,
-    Row,
-    RunRecord,
     finish,
-    iso,
-    new_row,
-    run_folder,
+    first_line,
+    open_run_record,
+    row_for,
+    status_without_description,
     summary_table,
 )
 from .resources import JOB_RESOURCES
@@ -55,48 +52,6 @@ def _wildcards(job: JobExecutorInterface) -> str:
     return f" ({', '.join(f'{k}={v}' for k, v in values.items())})" if values else ""
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _first_line(text: str) -> str:
-    return text.strip().splitlines()[0] if text.strip() else ""
-
-
-def _row(job: JobExecutorInterface, *, record_of: JobRecord | None = None, **values: object) -> Row:
-    """A job's first row: what is known when it is handed over (or refused)."""
-    wildcards = getattr(job, "wildcards_dict", None) or {}
-    facts: dict[str, object] = {}
-    if record_of is not None:
-        facts = {
-            "job_name": record_of.name,
-            "queue": record_of.queue,
-            "vcpu": record_of.resources.vcpu,
-            "memory_mib": record_of.resources.memory_mib,
-            "gpu": record_of.resources.gpu,
-            "submitted_at": iso(_now()),
-        }
-    return new_row(
-        rule=job.name,
-        wildcards=",".join(f"{k}={v}" for k, v in wildcards.items()),
-        jobid=job.jobid,
-        **facts,
-        **values,
-    )
-
-
-def _status_without_description(
-    job: JobRecord, result: Outcome, message: str | None, described: Mapping[str, Any] | None
-) -> dict[str, object]:
-    """The status columns of a job that ended without a description to read them from."""
-    if described is not None:
-        return {}
-    if job.error is not None:
-        return {"status": NOT_SUBMITTED, "status_reason": _first_line(job.error)}
-    status = "SUCCEEDED" if result is Outcome.SUCCEEDED else "FAILED"
-    return {"status": status, "status_reason": _first_line(message or "")}
-
-
 def _to_terminate(records: list[JobRecord]) -> list[tuple[str, str]]:
     """Name and id of each job to terminate: an array once, for all its children."""
     wanted: dict[str, str] = {}
@@ -106,21 +61,6 @@ def _to_terminate(records: list[JobRecord]) -> list[tuple[str, str]]:
         elif record.batch_id is not None:
             wanted[record.batch_id] = record.name
     return [(name, batch_id) for batch_id, name in wanted.items()]
-
-
-RUN_RECORD = ".snakemake/aws-batch"  # where run records go, under the working directory
-
-
-def _run_record(base: str | None, warn: Callable[[str], None]) -> RunRecord:
-    """This run's record, in a new folder under ``base`` (or :data:`RUN_RECORD`)."""
-    folder = Path(base or RUN_RECORD).resolve()
-    try:
-        return RunRecord(run_folder(folder, _now()), warn)
-    except OSError as exc:
-        raise WorkflowError(
-            f"Invalid value for setting --aws-batch-run-record (SNAKEMAKE_AWS_BATCH_RUN_RECORD): "
-            f"{base!r}. The run record cannot be written under {folder}: {exc}."
-        ) from None
 
 
 TERMINATE_REASON = "Terminated by Snakemake: the workflow was cancelled."
@@ -191,7 +131,7 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
             architectures_of=self.service.architectures,
         )
         # Made once the checks have passed: a run refused at start leaves no record.
-        self.record = _run_record(settings.run_record, self.logger.warning)
+        self.record = open_run_record(settings.run_record, self.logger.warning)
 
     def _submitted_rules(self) -> list[Any]:
         """The rules whose jobs may come here: not local rules, nor rules that run nothing."""
@@ -251,8 +191,8 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
             command = self.format_job_exec(job)
         except WorkflowError as exc:
             refused = object()
-            self.record.started(refused, _row(job, status=NOT_SUBMITTED))
-            self.record.finished(refused, status_reason=_first_line(str(exc)))
+            self.record.started(refused, row_for(job, status=NOT_SUBMITTED))
+            self.record.finished(refused, status_reason=first_line(str(exc)))
             # Ended by a newline: Snakemake's own sentence follows the message.
             self.report_job_error(SubmittedJobInfo(job), msg=str(exc).rstrip("\n") + "\n")
             return None
@@ -284,7 +224,7 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
         job_spec = ready.spec
         record = JobRecord(job_spec.name, job_spec.rule, job_spec.queue, job_spec.resources)
         self.jobs.add(record)
-        self.record.started(record, _row(ready.job, record_of=record))
+        self.record.started(record, row_for(ready.job, record_of=record))
         self.report_job_submission(SubmittedJobInfo(ready.job, aux={"record": record}))
         self.logger.info(
             f"Submitting AWS Batch job {record.name} to {record.queue} "
@@ -309,7 +249,7 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
                 )
                 array.children.append(record)
                 self.jobs.add(record)
-                self.record.started(record, _row(ready.job, record_of=record))
+                self.record.started(record, row_for(ready.job, record_of=record))
                 self.report_job_submission(SubmittedJobInfo(ready.job, aux={"record": record}))
                 self.logger.info(
                     f"Submitting AWS Batch job {array.name} [index {index}]"
@@ -384,7 +324,7 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
             record,
             job,
             batch_job_id=record.batch_id,
-            **_status_without_description(record, result, message, job),
+            **status_without_description(record, result, message, job),
         )
         if result is Outcome.SUCCEEDED:
             self.report_job_success(info)

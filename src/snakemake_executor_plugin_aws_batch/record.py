@@ -17,8 +17,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from snakemake_interface_common.exceptions import WorkflowError
+from snakemake_interface_executor_plugins.jobs import JobExecutorInterface
+
 from . import timeline
 from .aws import BatchError
+from .jobs import JobRecord
+from .status import Outcome
 
 COLUMNS = timeline.COLUMNS  # the columns of jobs.tsv, in order
 Row = dict[str, str]
@@ -340,3 +345,64 @@ def finish(
             except BatchError:  # the record is written with what is known
                 break
     return record.write(title)
+
+
+# From the executor's jobs ----------------------------------------------------------------
+
+RUN_RECORD = ".snakemake/aws-batch"  # where run records go, under the working directory
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else ""
+
+
+def row_for(
+    job: JobExecutorInterface, *, record_of: JobRecord | None = None, **values: object
+) -> Row:
+    """A job's first row: what is known when it is handed over (or refused)."""
+    wildcards = getattr(job, "wildcards_dict", None) or {}
+    facts: dict[str, object] = {}
+    if record_of is not None:
+        facts = {
+            "job_name": record_of.name,
+            "queue": record_of.queue,
+            "vcpu": record_of.resources.vcpu,
+            "memory_mib": record_of.resources.memory_mib,
+            "gpu": record_of.resources.gpu,
+            "submitted_at": iso(now()),
+        }
+    return new_row(
+        rule=job.name,
+        wildcards=",".join(f"{k}={v}" for k, v in wildcards.items()),
+        jobid=job.jobid,
+        **facts,
+        **values,
+    )
+
+
+def status_without_description(
+    job: JobRecord, result: Outcome, message: str | None, described: Mapping[str, Any] | None
+) -> dict[str, object]:
+    """The status columns of a job that ended without a description to read them from."""
+    if described is not None:
+        return {}
+    if job.error is not None:
+        return {"status": NOT_SUBMITTED, "status_reason": first_line(job.error)}
+    status = "SUCCEEDED" if result is Outcome.SUCCEEDED else "FAILED"
+    return {"status": status, "status_reason": first_line(message or "")}
+
+
+def open_run_record(base: str | None, warn: Callable[[str], None]) -> RunRecord:
+    """This run's record, in a new folder under ``base`` (or :data:`RUN_RECORD`)."""
+    folder = Path(base or RUN_RECORD).resolve()
+    try:
+        return RunRecord(run_folder(folder, now()), warn)
+    except OSError as exc:
+        raise WorkflowError(
+            f"Invalid value for setting --aws-batch-run-record (SNAKEMAKE_AWS_BATCH_RUN_RECORD): "
+            f"{base!r}. The run record cannot be written under {folder}: {exc}."
+        ) from None

@@ -214,12 +214,12 @@ def test_a_record_that_cannot_be_written_warns_once_and_loses_no_job(tmp_path: P
 def test_an_unwritable_run_record_setting_is_refused_naming_it(tmp_path: Path) -> None:
     from snakemake_interface_common.exceptions import WorkflowError
 
-    from snakemake_executor_plugin_aws_batch.executor import _run_record
+    from snakemake_executor_plugin_aws_batch.record import open_run_record
 
     blocked = tmp_path / "file"
     blocked.write_text("not a folder")
     with pytest.raises(WorkflowError) as info:
-        _run_record(str(blocked), lambda message: None)
+        open_run_record(str(blocked), lambda message: None)
     message = str(info.value)
     assert "setting --aws-batch-run-record (SNAKEMAKE_AWS_BATCH_RUN_RECORD)" in message
     assert repr(str(blocked)) in message
