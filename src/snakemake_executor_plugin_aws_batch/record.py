@@ -119,8 +119,9 @@ def _seconds(start: datetime | None, end: datetime | None) -> str:
 
 
 def complete(row: Mapping[str, str]) -> bool:
-    """Whether a finished row holds what only a full description gives."""
-    return bool(row["attempts"]) and (bool(row["log_stream"]) or not row["started_at"])
+    """Whether a finished row came from a full description: only DescribeJobs gives
+    attempts (a ListJobs summary, for an array child, does not)."""
+    return bool(row["attempts"])
 
 
 def tsv(rows: Iterable[Mapping[str, str]], *, header: bool = True) -> str:
