@@ -371,7 +371,7 @@ def row_for(
         facts = {
             "job_name": record_of.name,
             "queue": record_of.queue,
-            "vcpu": record_of.resources.vcpu,
+            "vcpu": f"{float(record_of.resources.vcpu):g}",  # 0.25, not 1/4
             "memory_mib": record_of.resources.memory_mib,
             "gpu": record_of.resources.gpu,
             "submitted_at": iso(now()),

@@ -223,3 +223,19 @@ def test_an_unwritable_run_record_setting_is_refused_naming_it(tmp_path: Path) -
     message = str(info.value)
     assert "setting --aws-batch-run-record (SNAKEMAKE_AWS_BATCH_RUN_RECORD)" in message
     assert repr(str(blocked)) in message
+
+
+def test_a_fractional_vcpu_is_written_as_a_decimal_and_counted() -> None:
+    from fractions import Fraction
+    from types import SimpleNamespace
+
+    from snakemake_executor_plugin_aws_batch.jobs import JobRecord
+    from snakemake_executor_plugin_aws_batch.platform import Resources
+
+    job = SimpleNamespace(name="small", jobid=7, wildcards_dict={"sample": "A"})
+    fargate = JobRecord("snakejob-small-1", "small", "q", Resources(Fraction(1, 4), 512, 0))
+    row = record.row_for(job, record_of=fargate)
+    assert (row["vcpu"], row["memory_mib"], row["wildcards"]) == ("0.25", "512", "sample=A")
+    row.update(started_at="2025-12-02T14:00:00Z", stopped_at="2025-12-02T18:00:00Z")
+    summary = record.summarize([record.with_durations(row)])
+    assert summary["total"]["vcpu_hours"] == 1.0  # 0.25 vCPU x 4 h
