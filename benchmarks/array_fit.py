@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .cli_run import cli_command, cli_env
+
 SNAKEFILE = """
 SAMPLES = {samples!r}
 
@@ -53,19 +55,9 @@ def probe(length: int) -> dict[str, Any]:
 
     with LocalBatch(engine="process") as local, tempfile.TemporaryDirectory() as workdir:
         Path(workdir, "Snakefile").write_text(SNAKEFILE.format(samples=names(length, PROBE_JOBS)))
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env.update(local.env())
-        env["SNAKEMAKE_STORAGE_S3_ACCESS_KEY"] = env["AWS_ACCESS_KEY_ID"]
-        env["SNAKEMAKE_STORAGE_S3_SECRET_KEY"] = env["AWS_SECRET_ACCESS_KEY"]
+        env = cli_env(local)
         local.set_knobs(hold_jobs=True)
-        command = [
-            sys.executable, "-m", "snakemake",
-            "--executor", "aws-batch",
-            "--jobs", str(PROBE_JOBS),
-            "--default-storage-provider", "s3",
-            "--default-storage-prefix", f"{local.storage_prefix}/fit-{length}",
-            "--container-image", "snakemake/snakemake:bench",
-        ]  # fmt: skip
+        command = cli_command(local, jobs=PROBE_JOBS, prefix=f"fit-{length}")
         process = subprocess.Popen(
             command, cwd=workdir, env=env, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, start_new_session=True,

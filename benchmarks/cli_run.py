@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,29 @@ from .trial import write_workflow
 
 CLI_TIMEOUT = 1800
 STATUS_PERIOD = 2
+
+
+def cli_env(local: Any) -> dict[str, str]:
+    """The environment of a ``snakemake`` run on the local endpoint ``local``: its AWS
+    settings instead of this machine's, and its keys for the S3 storage plugin."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(local.env())
+    env["SNAKEMAKE_STORAGE_S3_ACCESS_KEY"] = env["AWS_ACCESS_KEY_ID"]
+    env["SNAKEMAKE_STORAGE_S3_SECRET_KEY"] = env["AWS_SECRET_ACCESS_KEY"]
+    return env
+
+
+def cli_command(local: Any, *, jobs: int, prefix: str, options: Sequence[str] = ()) -> list[str]:
+    """``snakemake --executor aws-batch`` with S3 storage under ``prefix`` on ``local``."""
+    return [
+        sys.executable, "-m", "snakemake",
+        "--executor", "aws-batch",
+        "--jobs", str(jobs),
+        "--default-storage-provider", "s3",
+        "--default-storage-prefix", f"{local.storage_prefix}/{prefix}",
+        "--container-image", "snakemake/snakemake:bench",
+        *options,
+    ]  # fmt: skip
 
 
 def run_cli(n: int, workdir: Path, *, jobs: int) -> dict[str, Any]:
@@ -31,20 +55,13 @@ def run_cli(n: int, workdir: Path, *, jobs: int) -> dict[str, Any]:
     write_workflow(workdir, n)
     log = workdir / "snakemake.log"
     with LocalBatch(engine="process") as local:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env.update(local.env())
-        env["SNAKEMAKE_STORAGE_S3_ACCESS_KEY"] = env["AWS_ACCESS_KEY_ID"]
-        env["SNAKEMAKE_STORAGE_S3_SECRET_KEY"] = env["AWS_SECRET_ACCESS_KEY"]
-        command = [
-            sys.executable, "-m", "snakemake",
-            "--executor", "aws-batch",
-            "--jobs", str(jobs),
-            "--default-storage-provider", "s3",
-            "--default-storage-prefix", f"{local.storage_prefix}/cli-{n}-{time.time_ns()}",
-            "--seconds-between-status-checks", str(STATUS_PERIOD),
-            "--container-image", "snakemake/snakemake:bench",
-            "--latency-wait", "10",
-        ]  # fmt: skip
+        env = cli_env(local)
+        command = cli_command(
+            local,
+            jobs=jobs,
+            prefix=f"cli-{n}-{time.time_ns()}",
+            options=("--seconds-between-status-checks", str(STATUS_PERIOD), "--latency-wait", "10"),
+        )
         started = time.monotonic()
         with log.open("w") as stream:
             done = subprocess.run(

@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .cli_run import cli_command, cli_env
+
 SNAKEFILE = """
 rule all:
     input: expand("out/{{i}}.txt", i=range({n}))
@@ -39,21 +41,15 @@ def measure(n: int, rate: str, extra: list[str]) -> dict[str, Any]:
     with LocalBatch(engine="process") as local, tempfile.TemporaryDirectory() as workdir:
         Path(workdir, "Snakefile").write_text(SNAKEFILE.format(n=n))
         local.set_knobs(hold_jobs=True)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env.update(local.env())
-        env["SNAKEMAKE_STORAGE_S3_ACCESS_KEY"] = env["AWS_ACCESS_KEY_ID"]
-        env["SNAKEMAKE_STORAGE_S3_SECRET_KEY"] = env["AWS_SECRET_ACCESS_KEY"]
-        command = [
-            sys.executable, "-m", "snakemake",
-            "--executor", "aws-batch",
-            "--jobs", str(n),
-            "--max-jobs-per-timespan", rate,
-            *extra,
-            "--default-storage-provider", "s3",
-            "--default-storage-prefix", f"{local.storage_prefix}/rate-{time.time_ns()}",
-            "--container-image", "snakemake/snakemake:bench",
-            "--seconds-between-status-checks", "5",
-        ]  # fmt: skip
+        env = cli_env(local)
+        command = cli_command(
+            local,
+            jobs=n,
+            prefix=f"rate-{time.time_ns()}",
+            options=(
+                "--max-jobs-per-timespan", rate, *extra, "--seconds-between-status-checks", "5",
+            ),
+        )  # fmt: skip
         process = subprocess.Popen(
             command, cwd=workdir, env=env, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, start_new_session=True,

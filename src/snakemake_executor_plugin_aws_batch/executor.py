@@ -220,12 +220,16 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
             array_size=arrays.MAX_SIZE,
         )
 
-    def _hand_over(self, ready: Prepared) -> None:
-        job_spec = ready.spec
-        record = JobRecord(job_spec.name, job_spec.rule, job_spec.queue, job_spec.resources)
+    def _register(self, ready: Prepared, record: JobRecord) -> None:
+        """Make ``record`` the job's: kept until it finishes, in the run record, reported."""
         self.jobs.add(record)
         self.record.started(record, row_for(ready.job, record_of=record))
         self.report_job_submission(SubmittedJobInfo(ready.job, aux={"record": record}))
+
+    def _hand_over(self, ready: Prepared) -> None:
+        job_spec = ready.spec
+        record = JobRecord(job_spec.name, job_spec.rule, job_spec.queue, job_spec.resources)
+        self._register(ready, record)
         self.logger.info(
             f"Submitting AWS Batch job {record.name} to {record.queue} "
             f"({record.resources.describe()})."
@@ -248,9 +252,7 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
                     array.name, first.rule, first.queue, first.resources, array=array, index=index
                 )
                 array.children.append(record)
-                self.jobs.add(record)
-                self.record.started(record, row_for(ready.job, record_of=record))
-                self.report_job_submission(SubmittedJobInfo(ready.job, aux={"record": record}))
+                self._register(ready, record)
                 self.logger.info(
                     f"Submitting AWS Batch job {array.name} [index {index}]"
                     f"{_wildcards(ready.job)} to {array.queue} ({array.resources.describe()})."
