@@ -7,6 +7,8 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -137,3 +139,30 @@ def workflow(local: LocalBatch, tmp_path: Path, request: pytest.FixtureRequest) 
 
 def interrupt(process: subprocess.Popen[str], sig: signal.Signals) -> None:
     os.killpg(process.pid, sig) if sig is signal.SIGINT else process.send_signal(sig)
+
+
+def cancel_held(
+    flow: Workflow,
+    process: subprocess.Popen[str],
+    submitted: Callable[[], bool],
+    sig: signal.Signals = signal.SIGINT,
+    *,
+    settle_s: float = 0.0,
+) -> tuple[str, float]:
+    """Stop a run whose jobs are held once ``submitted()`` (or after 300 s: a bound only,
+    on a loaded machine the DAG is slow), ``settle_s`` later; its output, and the seconds
+    it took to exit after the signal. The run is killed if it outlives 60 s, and the
+    endpoint releases its jobs."""
+    try:
+        deadline = time.monotonic() + 300
+        while not submitted() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        time.sleep(settle_s)
+        interrupt(process, sig)
+        signalled = time.monotonic()
+        output, _ = process.communicate(timeout=60)
+        return output, time.monotonic() - signalled
+    finally:
+        if process.poll() is None:
+            process.kill()
+        flow.local.set_knobs(hold_jobs=False)

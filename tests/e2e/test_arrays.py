@@ -5,12 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import signal
-import time
 from collections import Counter
 from typing import Any
 
-from .conftest import batch_client, calls, interrupt, jobs_named, sent
+from .conftest import batch_client, calls, cancel_held, jobs_named, sent
 
 # Sample names as real workflows have them: short and long, with dots, dashes, underscores.
 SAMPLES = [
@@ -169,20 +167,14 @@ def test_cancel_terminates_every_array_and_leaves_no_child_running(workflow: Any
     )
     flow.local.set_knobs(hold_jobs=True)
     process = flow.start("--jobs", "50")
-    try:
-        deadline = time.monotonic() + 300  # a bound only: on a loaded machine the DAG is slow
-        while len(arrays_sent(flow.local)) < 2 and time.monotonic() < deadline:
-            time.sleep(0.5)
-        assert len(arrays_sent(flow.local)) == 2
-        time.sleep(2)  # the children start
-        interrupt(process, signal.SIGINT)
-        started = time.monotonic()
-        output, _ = process.communicate(timeout=60)
-        assert time.monotonic() - started < 30
-    finally:
-        if process.poll() is None:
-            process.kill()
-        flow.local.set_knobs(hold_jobs=False)
+    output, exit_s = cancel_held(
+        flow,
+        process,
+        lambda: len(arrays_sent(flow.local)) >= 2,
+        settle_s=2,  # children start
+    )
+    assert len(arrays_sent(flow.local)) == 2
+    assert exit_s < 30
     parents = jobs_named(flow.local, "snakejob-")
     assert len(parents) == 2, output[-5000:]
     assert calls(flow.local).get("TerminateJob", 0) == 2  # one per array, not per child

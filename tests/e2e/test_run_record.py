@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import signal
-import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +14,7 @@ from snakemake_executor_plugin_aws_batch.record import COLUMNS
 
 from ..browser import chromium as browser
 from ..browser.chromium import Dom
-from .conftest import PLANTED_HOST_SECRET, PLANTED_STORAGE_SECRET, batch_client, interrupt, sent
+from .conftest import PLANTED_HOST_SECRET, PLANTED_STORAGE_SECRET, batch_client, cancel_held, sent
 
 pytestmark = pytest.mark.e2e
 
@@ -155,17 +153,9 @@ def test_a_cancelled_run_records_its_cancelled_jobs(workflow: Any) -> None:
     )
     flow.local.set_knobs(hold_jobs=True)
     process = flow.start()
-    try:
-        deadline = time.monotonic() + 300
-        while len(sent(flow.local, "SubmitJob")) < 3 and time.monotonic() < deadline:
-            time.sleep(0.5)
-        time.sleep(2)
-        interrupt(process, signal.SIGINT)
-        output, _ = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-        flow.local.set_knobs(hold_jobs=False)
+    output, _ = cancel_held(
+        flow, process, lambda: len(sent(flow.local, "SubmitJob")) >= 3, settle_s=2
+    )
     found = rows(the_record(flow.path))
     assert [r["status"] for r in found] == ["CANCELLED"] * 3, output[-3000:]
     assert all(r["batch_job_id"] for r in found)

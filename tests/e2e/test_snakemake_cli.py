@@ -16,7 +16,7 @@ from .conftest import (
     PLANTED_STORAGE_SECRET,
     aws_client,
     calls,
-    interrupt,
+    cancel_held,
     jobs_named,
     sent,
 )
@@ -205,19 +205,11 @@ def test_cancel_terminates_every_active_job(workflow: Any, sig: signal.Signals) 
     )
     flow.local.set_knobs(hold_jobs=True)
     process = flow.start("--jobs", "100", "--aws-batch-array-min-size", "0")  # one job each
-    try:
-        deadline = time.monotonic() + 300  # a bound only: on a loaded machine the DAG is slow
-        while calls(flow.local).get("SubmitJob", 0) < 100 and time.monotonic() < deadline:
-            time.sleep(0.5)
-        assert calls(flow.local).get("SubmitJob", 0) == 100
-        interrupt(process, sig)
-        started = time.monotonic()
-        output, _ = process.communicate(timeout=60)
-        assert time.monotonic() - started < 30
-    finally:
-        if process.poll() is None:
-            process.kill()
-        flow.local.set_knobs(hold_jobs=False)
+    output, exit_s = cancel_held(
+        flow, process, lambda: calls(flow.local).get("SubmitJob", 0) >= 100, sig
+    )
+    assert calls(flow.local).get("SubmitJob", 0) == 100
+    assert exit_s < 30
     assert calls(flow.local).get("TerminateJob", 0) == 100, output
     jobs = jobs_named(flow.local, "snakejob-held-")
     assert len(jobs) == 100
