@@ -11,6 +11,7 @@ import dataclasses
 import itertools
 import os
 import shlex
+import shutil
 import subprocess
 import tempfile
 import types
@@ -511,3 +512,29 @@ def test_children_are_reported_with_their_own_ids_in_the_status_round() -> None:
     instance.watcher = Watcher({submission.target.name: Verdict(Outcome.RUNNING)})  # type: ignore[assignment]
     assert still_running(instance, infos) == infos
     assert [info.external_jobid for info in infos] == ["arr-1:0", "arr-1:1", "arr-1:2"]
+
+
+def test_the_end_of_the_run_writes_the_record_once_and_says_where():
+    instance, _ = executor()
+    instance._recorded = False
+    asked: list[list[str]] = []
+    instance.service.describe = lambda ids: asked.append(list(ids)) or []
+    instance.run_job(job("align"))
+    instance._write_record()
+    instance._write_record()  # a second shutdown writes nothing more
+    assert asked == []  # the job has not ended: nothing to complete
+    folder = instance.record.folder
+    assert {p.name for p in folder.iterdir()} == {"jobs.tsv", "summary.json", "timeline.html"}
+    said = [m for m in instance.logger.at("info") if m.startswith("AWS Batch run record:")]
+    assert said == [f"AWS Batch run record: {folder} (jobs.tsv, summary.json, timeline.html)"]
+
+
+def test_a_record_that_cannot_be_written_at_the_end_is_a_warning_not_a_failure():
+    instance, _ = executor()
+    instance._recorded = False
+    instance._cancelled = True  # no final DescribeJobs
+    instance.run_job(job("align"))
+    shutil.rmtree(instance.record.folder)
+    instance._write_record()
+    [warning] = [m for m in instance.logger.at("warning") if "run record" in m]
+    assert f"The run record in {instance.record.folder} cannot be written" in warning
