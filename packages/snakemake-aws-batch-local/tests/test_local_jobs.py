@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import time
+import urllib.error
+import urllib.request
 from typing import Any
 
 import pytest
@@ -55,12 +58,14 @@ def test_job_environment_reaches_emulated_s3_without_host_credentials(
     key = f"from-job/{unique('object')}"
     script = (
         "import boto3; boto3.client('s3').put_object("
-        f"Bucket='snakemake-local', Key='{key}', Body=b'written by a job')"
+        f"Bucket='snakemake-local', Key='{key}', Body=b'written by a job'); "
+        "c = boto3.Session().get_credentials(); print('CREDENTIALS', c.method, c.access_key)"
     )
     name = definition(
         batch,
         f'env; pwd; ls -A; python -c "{script}"',
         environment=[{"name": "FROM_DEFINITION", "value": "definition"}],
+        jobRoleArn=local.job_role_arn,
     )
     job_id = submit(
         batch,
@@ -77,7 +82,21 @@ def test_job_environment_reaches_emulated_s3_without_host_credentials(
     assert environment["FROM_DEFINITION"] == "definition"
     assert environment["FROM_OVERRIDE"] == "override"
     assert environment["AWS_ENDPOINT_URL"] == local.endpoint_url
-    assert environment["AWS_ACCESS_KEY_ID"] == "local-job"
+    # The job role's credentials come as a container's do: from a URI of its own.
+    uri = environment["AWS_CONTAINER_CREDENTIALS_FULL_URI"]
+    assert uri.startswith(f"{local.control_url}/_local/credentials/")
+    assert "AWS_ACCESS_KEY_ID" not in environment
+    assert "AWS_SECRET_ACCESS_KEY" not in environment
+    assert "CREDENTIALS container-role local-job" in lines
+    with urllib.request.urlopen(uri, timeout=10) as answer:
+        credentials = json.load(answer)
+    assert credentials["RoleArn"] == local.job_role_arn
+    assert credentials["AccessKeyId"] == "local-job"
+    assert credentials["Token"]
+    assert credentials["Expiration"].endswith("Z")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{local.control_url}/_local/credentials/guessed", timeout=10)
+    assert refused.value.code == 404
     assert environment["AWS_BATCH_JOB_ID"] == job_id
     assert environment["AWS_BATCH_JOB_ATTEMPT"] == "1"
     assert environment["AWS_BATCH_JQ_NAME"] == local.job_queue
@@ -86,9 +105,8 @@ def test_job_environment_reaches_emulated_s3_without_host_credentials(
     assert "HOST_ONLY_VARIABLE" not in environment
     assert all("PLANTED-HOST-SECRET" not in line for line in lines)
     # The working directory starts empty: `ls -A` printed nothing between pwd and python.
-    assert lines[lines.index(environment["PWD"]) + 1 :] == [] or not any(
-        line and "=" not in line for line in lines[lines.index(environment["PWD"]) + 1 :]
-    )
+    after_pwd = lines[lines.index(environment["PWD"]) + 1 :]
+    assert after_pwd == ["CREDENTIALS container-role local-job"]
 
 
 def test_resource_requirement_overrides_are_described(batch: Any, local: LocalBatch) -> None:

@@ -97,6 +97,12 @@ def _parser() -> argparse.ArgumentParser:
         help="interrupt (as a Spot reclaim) one running attempt of each job whose name or id "
         "matches PATTERN (repeatable; * matches any run of characters)",
     )
+    knobs.add_argument(
+        "--stop-timeout",
+        type=float,
+        dest="stop_timeout_seconds",
+        help="seconds between SIGTERM and SIGKILL when a running job is stopped (AWS: 30)",
+    )
     parser.add_argument("--ready-file", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--exit-with-stdin", action="store_true", help=argparse.SUPPRESS)
     return parser
@@ -235,7 +241,8 @@ def main(argv: list[str] | None = None) -> int:
             _write_atomically(args.ready_file, resources.to_json())
         else:
             sys.stdout.write(exports)
-            sys.stdout.write(f"# engine: {server.runtime.engine.name if server.runtime else '?'}\n")
+            engine = server.runtime.engine.describe() if server.runtime else "?"
+            sys.stdout.write(f"# engine: {engine}\n")
             sys.stdout.flush()
         if args.exit_with_stdin:
             threading.Thread(target=_watch_stdin, args=(done,), daemon=True).start()

@@ -11,18 +11,23 @@ from datetime import datetime
 from typing import Any
 
 from . import interruptions
-from .container import options_of
-from .engines import Execution, Launch, LaunchError
+from .container import merged_requirements, options_of, requirement
+from .engines import (
+    ATTEMPT_LABEL,
+    JOB_LABEL,
+    START_FAILED_REASON,
+    Execution,
+    Launch,
+    LaunchError,
+)
 from .joblog import AttemptLog, LogDestination, LogStartError, log_destination
-from .runtime import JOB_ACCESS_KEY_ID, JOB_SECRET_ACCESS_KEY, JobExtras
+from .runtime import JobExtras
 from .secrets import resolve_secrets
 
 logger = logging.getLogger(__name__)
 
-STOP_GRACE_SECONDS = 2.0
 TIMEOUT_REASON = "Job attempt duration exceeded timeout"
 EXITED_REASON = "Essential container in task exited"
-START_FAILED_REASON = "Task failed to start"
 SHUTDOWN_REASON = "The local AWS Batch endpoint was stopped"
 
 
@@ -90,7 +95,8 @@ def start_failure(err: LogStartError) -> Outcome:
 
 
 def container_environment(job: Any, extras: JobExtras, number: int) -> dict[str, str]:
-    """What the container sees: the job's variables and secrets, the endpoint, dummy keys.
+    """What the container sees: the job's variables and secrets, the endpoint, and where
+    its role's credentials are (as the ECS agent serves them, at a URI of its own).
 
     Raises ``SecretError`` when a secret cannot be resolved.
     """
@@ -101,8 +107,9 @@ def container_environment(job: Any, extras: JobExtras, number: int) -> dict[str,
         "AWS_ENDPOINT_URL": runtime.endpoint_url,
         "AWS_DEFAULT_REGION": runtime.region,
         "AWS_REGION": runtime.region,
-        "AWS_ACCESS_KEY_ID": JOB_ACCESS_KEY_ID,
-        "AWS_SECRET_ACCESS_KEY": JOB_SECRET_ACCESS_KEY,
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI": runtime.grant_credentials(
+            properties.get("jobRoleArn")
+        ),
     }
     for entry in [*properties.get("environment", []), *overrides.get("environment", [])]:
         environment[str(entry["name"])] = str(entry.get("value", ""))
@@ -183,6 +190,8 @@ class AttemptRun:
         command = self.job._add_parameters_to_command(
             overrides.get("command") or properties.get("command") or ["/bin/true"]
         )
+        requirements = merged_requirements(properties, overrides)
+        memory = requirement(requirements, "MEMORY")
         launch = Launch(
             command=[str(part) for part in command],
             environment=self.environment,
@@ -190,11 +199,14 @@ class AttemptRun:
             name=f"batch-{self.job.job_id.replace(':', '-')}-{self.number}",
             on_output=self.log.write,
             options=options_of(properties),
+            vcpus=requirement(requirements, "VCPU"),
+            memory_mib=int(memory) if memory else None,
+            labels={JOB_LABEL: self.job.job_id, ATTEMPT_LABEL: str(self.number)},
         )
         try:
             execution = self.extras.runtime.engine.launch(launch)
         except LaunchError as err:
-            return Outcome(None, START_FAILED_REASON, reason=str(err))
+            return Outcome(None, err.status_reason, reason=str(err))
         try:
             return self._watch(execution)
         finally:
@@ -204,22 +216,24 @@ class AttemptRun:
         duration = self.job._get_attempt_duration()
         deadline = time.monotonic() + duration if duration else None
         while True:
+            grace = self.extras.runtime.knobs.stop_timeout()
             # Before the exit code: an attempt that is RUNNING for Batch (its exit not seen
             # yet) is interrupted even if its command has just ended, so tests can count on it.
             # A termination wins.
             if not self.halted() and interruptions.claim(
                 self.extras.runtime.knobs, self.job, self.extras
             ):
-                execution.stop(STOP_GRACE_SECONDS)
+                execution.stop(grace)
                 return interrupted(self.job, self.number)
             code = execution.poll()
             if code is not None:
-                return Outcome(code, EXITED_REASON, success=code == 0)
+                reason = execution.exit_reason()
+                return Outcome(code, EXITED_REASON, reason=reason, success=code == 0)
             if self.halted():
-                execution.stop(STOP_GRACE_SECONDS)
+                execution.stop(grace)
                 reason = self.job.job_stopped_reason if self.job.stop else SHUTDOWN_REASON
                 return Outcome(execution.poll(), reason or SHUTDOWN_REASON, retryable=False)
             if deadline is not None and time.monotonic() >= deadline:
-                execution.stop(STOP_GRACE_SECONDS)
+                execution.stop(grace)
                 return Outcome(execution.poll(), TIMEOUT_REASON, retryable=False)
             time.sleep(self.extras.runtime.poll_seconds)

@@ -121,6 +121,28 @@ def link_mounts(workdir: str, mounts: tuple[Mount, ...]) -> list[str]:
     return problems
 
 
+def merged_requirements(
+    properties: dict[str, Any], overrides: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """``resourceRequirements`` by type: the definition's, with SubmitJob's overrides applied."""
+    merged = {}
+    for source in (properties, overrides):
+        for entry in source.get("resourceRequirements") or []:
+            if isinstance(entry, dict):
+                merged[str(entry.get("type"))] = dict(entry)
+    return merged
+
+
+def requirement(requirements: dict[str, dict[str, Any]], kind: str) -> float | None:
+    """One requirement's value as a positive number (``VCPU`` may be a fraction), else None."""
+    raw: Any = requirements.get(kind, {}).get("value")
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        return None
+    return value if value > 0 else None
+
+
 def _integer(value: Any) -> int | None:
     if isinstance(value, bool):
         return None

@@ -17,17 +17,28 @@ from typing import IO, Protocol
 
 from .container import Options, link_mounts
 
+START_FAILED_REASON = "Task failed to start"
+# Every container the Docker engine starts carries these labels (job id, attempt number).
+JOB_LABEL = "snakemake-aws-batch-local.job-id"
+ATTEMPT_LABEL = "snakemake-aws-batch-local.attempt"
+
 
 class LaunchError(Exception):
-    """The container could not start; the message becomes the attempt's reason."""
+    """The container could not start: the message becomes the attempt's ``container.reason``,
+    ``status_reason`` its ``statusReason`` (AWS's for the failure)."""
+
+    def __init__(self, message: str, status_reason: str = START_FAILED_REASON) -> None:
+        super().__init__(message)
+        self.status_reason = status_reason
 
 
 @dataclass
 class Launch:
-    """One attempt's container: its command, environment, image and container options.
+    """One attempt's container: its command, environment, image, resources and options.
 
     The process engine honours the options' mount points (as links in the working
-    directory) and nothing else of them; the Docker engine passes them all on.
+    directory) and nothing else of them, nor the image, vCPUs or memory; the Docker engine
+    applies them all.
     """
 
     command: list[str]
@@ -36,6 +47,9 @@ class Launch:
     name: str
     on_output: Callable[[str], None]
     options: Options = field(default_factory=Options)
+    vcpus: float | None = None
+    memory_mib: int | None = None
+    labels: dict[str, str] = field(default_factory=dict)
 
 
 class Execution(Protocol):
@@ -45,12 +59,18 @@ class Execution(Protocol):
     def stop(self, grace: float) -> None:
         """Ask the container to stop (SIGTERM), kill it after ``grace`` seconds."""
 
+    def exit_reason(self) -> str | None:
+        """Once exited: the container's ``reason`` (an out-of-memory kill), else None."""
+
     def close(self) -> None:
         """Kill what is left, collect the last output and free the resources."""
 
 
 class Engine(Protocol):
     name: str
+
+    def describe(self) -> str:
+        """The engine, for people: what runs the jobs, and where."""
 
     def launch(self, launch: Launch) -> Execution: ...
 
@@ -120,6 +140,9 @@ class ProcessExecution:
         self._signal(signal.SIGKILL)
         self._process.wait()
 
+    def exit_reason(self) -> str | None:
+        return None
+
     def close(self) -> None:
         # A container ends with its main process: nothing it started outlives it.
         self._signal(signal.SIGKILL)
@@ -132,6 +155,9 @@ class ProcessEngine:
     """Runs each command as a local process; the image is ignored."""
 
     name = "process"
+
+    def describe(self) -> str:
+        return "process (each job a local process; images are not used)"
 
     def launch(self, launch: Launch) -> Execution:
         return ProcessExecution(launch)

@@ -23,6 +23,7 @@ KNOB_NAMES = (
     "forget_jobs",
     "instant_jobs",
     "interrupt_jobs",
+    "stop_timeout_seconds",
 )
 
 # Other spellings accepted on input (never in the answers): ``fault_rate`` takes a dict
@@ -52,6 +53,9 @@ class Knobs:
     forget_jobs: list[str] = field(default_factory=list)
     instant_jobs: bool = False
     interrupt_jobs: list[str] = field(default_factory=list)
+    # Between SIGTERM and SIGKILL when a running attempt is stopped (ECS's
+    # ECS_CONTAINER_STOP_TIMEOUT, 30 s on AWS; short here so that tests stay quick).
+    stop_timeout_seconds: float = 2.0
     outage_until: float = 0.0
     outage_mode: str = "refuse"
 
@@ -146,6 +150,10 @@ class KnobBoard:
         with self._lock:
             return self._knobs.status_pace_seconds
 
+    def stop_timeout(self) -> float:
+        with self._lock:
+            return self._knobs.stop_timeout_seconds
+
     def holding(self) -> bool:
         with self._lock:
             return self._knobs.hold_jobs
@@ -164,7 +172,7 @@ class KnobBoard:
         for name, value in canonical(values).items():
             if name in RATE_KNOBS:
                 changes[name] = _rate(name, value)
-            elif name in ("latency_ms", "status_pace_seconds"):
+            elif name in ("latency_ms", "status_pace_seconds", "stop_timeout_seconds"):
                 changes[name] = _number(name, value)
             elif name == "submit_rate_limit":
                 changes[name] = _number(name, value, optional=True)
@@ -203,6 +211,7 @@ class KnobBoard:
             "forget_jobs": knobs.forget_jobs,
             "instant_jobs": knobs.instant_jobs,
             "interrupt_jobs": knobs.interrupt_jobs,
+            "stop_timeout_seconds": knobs.stop_timeout_seconds,
         }
 
     def in_outage(self) -> bool:

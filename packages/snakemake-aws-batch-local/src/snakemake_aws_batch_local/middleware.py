@@ -11,6 +11,7 @@ import struct
 import threading
 import time
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from io import BytesIO
 from typing import Any
@@ -20,7 +21,13 @@ import botocore.session
 
 from . import consumables
 from .knobs import KnobBoard, Knobs
-from .runtime import JOB_ACCESS_KEY_ID, Runtime, serving
+from .runtime import (
+    JOB_ACCESS_KEY_ID,
+    JOB_SECRET_ACCESS_KEY,
+    JOB_SESSION_TOKEN,
+    Runtime,
+    serving,
+)
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 StartResponse = Callable[..., Any]
@@ -28,6 +35,9 @@ StartResponse = Callable[..., Any]
 _SERVICE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/")
 _MAX_RECORDED = 100_000
 _JOB_KEY = f"Credential={JOB_ACCESS_KEY_ID}/"
+# How long a container's role credentials are said to last (the ECS agent's last 6 hours
+# and are renewed before they expire; these are never renewed, nor need to be).
+CREDENTIALS_LIFETIME = timedelta(hours=6)
 THROTTLED = {"__type": "TooManyRequestsException", "message": "Too Many Requests"}
 THROTTLING = {"__type": "ThrottlingException", "message": "Rate exceeded"}
 SERVER_ERROR = {"__type": "ServerException", "message": "Internal Server Error"}
@@ -296,16 +306,35 @@ class Middleware:
         if route == "reset-calls" and method == "POST":
             self.reset_calls()
             return {"reset": True}
+        if route.startswith("credentials/") and method == "GET":
+            return self._credentials(route.removeprefix("credentials/"))
         if route == "health":
             return {
                 "ok": True,
                 "engine": self.runtime.engine.name,
+                "engine_description": self.runtime.engine.describe(),
                 "poll_seconds": self.runtime.poll_seconds,
                 "active_jobs": self.runtime.scheduler.count(),
                 "running_attempts": len(self.runtime.active()),
                 "threads": threading.active_count(),
             }
         raise ReplyError("404 Not Found", {"message": f"no such local endpoint: {method} {path}"})
+
+    def _credentials(self, token: str) -> dict[str, Any]:
+        """A container's role credentials, in the ECS agent's answer's shape."""
+        granted, role_arn = self.runtime.granted(token)
+        if not granted:
+            raise ReplyError("404 Not Found", {"message": "no such credentials"})
+        expiration = datetime.now(UTC) + CREDENTIALS_LIFETIME
+        answer = {
+            "AccessKeyId": JOB_ACCESS_KEY_ID,
+            "SecretAccessKey": JOB_SECRET_ACCESS_KEY,
+            "Token": JOB_SESSION_TOKEN,
+            "Expiration": expiration.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        if role_arn:
+            answer["RoleArn"] = str(role_arn)
+        return answer
 
     def reset_calls(self) -> None:
         with self._lock:

@@ -18,6 +18,7 @@ from moto.batch.responses import BatchResponse
 from moto.moto_api._internal.managed_state_model import ManagedState
 
 from . import arrays, consumables
+from .container import merged_requirements
 from .runner import JobRun
 from .runtime import JobExtras, current_extras
 
@@ -31,10 +32,6 @@ def extras_of(job: Any) -> JobExtras | None:
     return value
 
 
-def _by_type(requirements: list[dict[str, Any]] | None) -> dict[str, dict[str, Any]]:
-    return {str(r.get("type")): dict(r) for r in requirements or []}
-
-
 def _container_details(job: Any, extras: JobExtras) -> dict[str, Any]:
     properties: dict[str, Any] = copy.deepcopy(job.job_definition.container_properties or {})
     overrides: dict[str, Any] = extras.request.get("containerOverrides") or {}
@@ -45,8 +42,7 @@ def _container_details(job: Any, extras: JobExtras) -> dict[str, Any]:
     environment = {e["name"]: e.get("value", "") for e in properties.get("environment", [])}
     environment.update({e["name"]: e.get("value", "") for e in overrides.get("environment", [])})
     details["environment"] = [{"name": k, "value": v} for k, v in environment.items()]
-    requirements = _by_type(properties.get("resourceRequirements"))
-    requirements.update(_by_type(overrides.get("resourceRequirements")))
+    requirements = merged_requirements(properties, overrides)
     if requirements:
         details["resourceRequirements"] = list(requirements.values())
     if overrides.get("instanceType"):

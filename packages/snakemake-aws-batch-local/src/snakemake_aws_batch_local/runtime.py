@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import secrets
 import threading
 import time
 from collections.abc import Iterator
@@ -18,10 +19,12 @@ if TYPE_CHECKING:
 # What clients outside the emulated Batch use (``env()``): moto accepts any key.
 CLIENT_ACCESS_KEY_ID = "local"
 CLIENT_SECRET_ACCESS_KEY = "local"
-# What a container gets in place of the job role's temporary credentials. Requests signed
-# with this key come from inside: the fault knobs leave them alone.
+# What a container gets in place of the job role's temporary credentials, from the
+# endpoint's credentials URI (see ``Runtime.grant_credentials``). Requests signed with
+# this key come from inside: the fault knobs leave them alone.
 JOB_ACCESS_KEY_ID = "local-job"
 JOB_SECRET_ACCESS_KEY = "local-job"
+JOB_SESSION_TOKEN = "local-job-session"
 # How often a running attempt checks its command's exit, its termination and its timeout.
 DEFAULT_POLL_SECONDS = 0.05
 
@@ -43,7 +46,9 @@ class Runtime:
         self.engine = engine
         self.poll_seconds = checked_poll_seconds(poll_seconds)
         self.endpoint_url = ""
+        self.control_url = ""
         self.region = "us-east-1"
+        self._grants: dict[str, str | None] = {}
         self.stopping = threading.Event()
         self._lock = threading.Lock()
         self._threads: set[threading.Thread] = set()
@@ -58,6 +63,22 @@ class Runtime:
     def untrack(self, thread: threading.Thread) -> None:
         with self._lock:
             self._threads.discard(thread)
+
+    def grant_credentials(self, role_arn: str | None) -> str:
+        """A credentials URI for one attempt's container, standing in for the ECS agent's.
+
+        Its path is a fresh random token, as the agent's relative URIs are; the credentials it
+        serves are the jobs' key, for the job role ``role_arn`` (or the instance's, without).
+        """
+        token = secrets.token_urlsafe(24)
+        with self._lock:
+            self._grants[token] = role_arn
+        return f"{self.control_url}/_local/credentials/{token}"
+
+    def granted(self, token: str) -> tuple[bool, str | None]:
+        """Whether ``token`` was granted, and for which role."""
+        with self._lock:
+            return token in self._grants, self._grants.get(token)
 
     def active(self) -> list[threading.Thread]:
         with self._lock:

@@ -84,8 +84,9 @@ class LocalServer:
                 listener.start()
             self.port = main.port
             runtime.endpoint_url = f"http://{self.host}:{main.port}"
+            runtime.control_url = f"http://{self.host}:{control.port}"
             self.resources = create_resources(
-                runtime.endpoint_url, self.region, control_url=f"http://{self.host}:{control.port}"
+                runtime.endpoint_url, self.region, control_url=runtime.control_url
             )
         except BaseException:
             self.stop()
