@@ -4,12 +4,13 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv browser test lint typecheck unit demo bench bench-smoke clean
+.PHONY: help venv browser podman image test lint typecheck unit demo bench bench-smoke clean
 
 help:
 	@echo "make demo   run the example workflow on the local AWS Batch endpoint"
 	@echo "make test   create the environment, run linters, type checks and all tests"
 	@echo "make bench  run the benchmarks (100, 1,000 and 10,000 jobs)"
+	@echo "make image  build Snakemake's default job image with podman, for jobs in containers"
 
 LOCAL := packages/snakemake-aws-batch-local
 DEMO_STAMP := $(VENV)/.installed-demo
@@ -41,16 +42,30 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# The browser tests (tests/browser) open pages in Debian's headless Chromium. Installed
-# only when no `chromium` is on PATH; as root here, through sudo elsewhere.
+# Debian packages the tests need, installed only when missing; as root here, through sudo
+# elsewhere.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+APT_INSTALL := $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+	$(SUDO) apt-get install -y -q --no-install-recommends
+
+# The browser tests (tests/browser) open pages in Debian's headless Chromium.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-		$(SUDO) apt-get update -q && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends chromium; }
+	@command -v chromium >/dev/null 2>&1 || { $(APT_INSTALL) chromium; }
 	@chromium --version
 
-test: lint typecheck $(IAC_STAMP) browser
+# The container tests (tests/e2e/containers) run jobs in containers of Snakemake's default
+# image, through podman serving Docker's API with the settings in podman/containers.conf.
+podman:
+	@command -v podman >/dev/null 2>&1 && command -v debootstrap >/dev/null 2>&1 || { \
+		$(APT_INSTALL) podman runc debootstrap; }
+	@podman --version
+
+# Snakemake's default job image (docker.io/snakemake/snakemake:v<version>), built offline
+# from Debian's packages and this venv's wheels; a no-op when podman already has it.
+image: podman $(DEMO_STAMP)
+	$(SUDO) podman/build-image $(BIN)/python
+
+test: lint typecheck $(IAC_STAMP) browser image
 	$(BIN)/pytest
 
 unit: $(STAMP)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .handle import LocalBatch
 from .knobs import KNOB_NAMES
+from .podman import PodmanService
 from .resources import Resources
 
-__all__ = ["KNOB_NAMES", "LocalBatch", "Resources"]
+__all__ = ["KNOB_NAMES", "LocalBatch", "PodmanService", "Resources"]
