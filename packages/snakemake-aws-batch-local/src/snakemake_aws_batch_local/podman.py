@@ -55,6 +55,8 @@ class PodmanService:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=environment,
+                # conmon leaves files (an `oom` marker) in its working directory.
+                cwd=self.socket.parent,
                 start_new_session=True,
             )
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
