@@ -307,6 +307,42 @@ class BatchService:
             return []
         return [str(event.get("message", "")).rstrip("\n") for event in answer.get("events", [])]
 
+    def log_page(self, location: LogLocation, token: str | None) -> tuple[list[str], str | None]:
+        """The log stream's lines after ``token`` (from its start without one), and the
+        token to read on from; ``(lines, None)`` when the stream cannot be read yet."""
+        query: dict[str, Any] = {"startFromHead": True}
+        if token:
+            query["nextToken"] = token
+        try:
+            answer = self._call(
+                "GetLogEvents",
+                lambda: self._logs.get_log_events(
+                    logGroupName=location.group, logStreamName=location.stream, **query
+                ),
+                LOG_PATIENCE,
+            )
+        except BatchError as exc:
+            self._logger.debug(f"Could not read log stream {location.stream}: {exc}")
+            return [], token
+        lines = [str(e.get("message", "")).rstrip("\n") for e in answer.get("events", [])]
+        return lines, answer.get("nextForwardToken") or token
+
+    def jobs_created_since(self, queue: str, created_at_ms: int) -> list[str]:
+        """The ids of every job of ``queue`` created at or after ``created_at_ms``."""
+        ids: list[str] = []
+        token: dict[str, Any] = {}
+        created: Any = [{"name": "AFTER_CREATED_AT", "values": [str(created_at_ms)]}]
+        while True:
+            page = self._call(
+                "ListJobs",
+                functools.partial(self._batch.list_jobs, jobQueue=queue, filters=created, **token),
+                SETUP_PATIENCE,
+            )
+            ids += [str(summary["jobId"]) for summary in page.get("jobSummaryList", [])]
+            if not page.get("nextToken"):
+                return ids
+            token = {"nextToken": page["nextToken"]}
+
     # Retry plumbing -------------------------------------------------------------
     def _call(self, operation: str, function: Callable[[], Any], patience: float) -> Any:
         try:
