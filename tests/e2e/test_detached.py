@@ -1,0 +1,257 @@
+"""Detached runs through the real ``snakemake-aws-batch`` command: a coordinator job on the
+local endpoint runs the workflow, with the workflow's folder out of its reach."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import tarfile
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from snakemake_aws_batch_local import LocalBatch
+
+from ..conftest import client as aws_client
+from .conftest import PLANTED_HOST_SECRET, PLANTED_STORAGE_SECRET, Workflow, calls
+
+pytestmark = pytest.mark.timeout(600)
+CLI = str(Path(sys.executable).parent / "snakemake-aws-batch")
+FAN_OUT = """
+rule all:
+    input: expand("out/{i}.txt", i=range(8))
+
+rule fan:
+    output: "out/{i}.txt"
+    shell: "echo fanned {wildcards.i} > {output}"
+"""
+SLOW = """
+rule all:
+    input: expand("slow/{i}.txt", i=range(8))
+
+rule slow:
+    output: "slow/{i}.txt"
+    shell: "sleep 600; touch {output}"
+"""
+
+
+class Detached:
+    """The ``snakemake-aws-batch`` command run in a workflow's folder, on the local endpoint."""
+
+    def __init__(self, flow: Workflow) -> None:
+        self.flow = flow
+
+    def snakemake_args(self) -> list[str]:
+        return [
+            "--jobs", "8",
+            "--default-storage-provider", "s3",
+            "--default-storage-prefix", self.flow.prefix,
+            "--storage-s3-endpoint-url", self.flow.local.endpoint_url,
+            "--container-image", "snakemake/snakemake:local",
+            "--seconds-between-status-checks", "1",
+            "--aws-batch-array-min-size", "0",
+        ]  # fmt: skip
+
+    def command(self, *args: str) -> list[str]:
+        return [CLI, *args]
+
+    def run(
+        self, *args: str, cwd: Path | None = None, timeout: float = 300
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            self.command(*args), cwd=cwd or self.flow.path, env=self.flow.environment(),
+            capture_output=True, text=True, timeout=timeout, check=False,
+        )  # fmt: skip
+
+    def start(self, *args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            self.command(*args), cwd=self.flow.path, env=self.flow.environment(),
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+
+    def object(self, url: str) -> bytes:
+        bucket, _, key = url.removeprefix("s3://").partition("/")
+        body = aws_client(self.flow.local, "s3").get_object(Bucket=bucket, Key=key)["Body"]
+        return bytes(body.read())
+
+
+def coordinator_id(output: str) -> str:
+    [line] = [line for line in output.splitlines() if line.startswith("Coordinator job: ")]
+    return line.removeprefix("Coordinator job: ")
+
+
+@pytest.fixture
+def detached(workflow: Any) -> Any:
+    def make(snakefile: str) -> Detached:
+        return Detached(workflow(textwrap.dedent(snakefile)))
+
+    return make
+
+
+def test_run_wait_runs_the_workflow_from_its_sources_and_keeps_its_log(
+    detached: Any, tmp_path: Path
+) -> None:
+    run = detached(FAN_OUT)
+    (run.flow.path / ".snakemake" / "old").mkdir(parents=True)
+    (run.flow.path / ".snakemake" / "old" / "left-behind.txt").write_text("not a source")
+    process = run.start("run", "--wait", "--poll-seconds", "1", "--", *run.snakemake_args())
+    assert process.stdout is not None
+    printed = []
+    while not printed or not printed[-1].startswith("Sources: "):  # until it is submitted
+        printed.append(process.stdout.readline())
+        assert printed[-1], "".join(printed)
+    # From here on, the workflow's folder is gone: the coordinator has its own copy.
+    moved = tmp_path.parent / f"{tmp_path.name}-moved"
+    run.flow.path.rename(moved)
+    rest, _ = process.communicate(timeout=300)
+    output = "".join(printed) + rest
+    assert process.returncode == 0, output[-4000:]
+    job_id = coordinator_id(output)
+    for i in range(8):
+        assert run.flow.read(f"out/{i}.txt").strip() == f"fanned {i}"
+    assert "4 of 4 steps" not in output  # 9 steps: the whole workflow ran in the coordinator
+    assert "9 of 9 steps (100%) done" in output  # its log, followed by --wait
+    results = f"{run.flow.prefix}/.snakemake-aws-batch/{job_id}"
+    assert b"9 of 9 steps (100%) done" in run.object(f"{results}/snakemake.log")
+    assert run.object(f"{results}/run-record/jobs.tsv").count(b"\tSUCCEEDED\t") == 8
+    [job] = aws_client(run.flow.local, "batch").describe_jobs(jobs=[job_id])["jobs"]
+    assert job["jobName"].startswith(f"snakemake-coordinator-{tmp_path.name}-")
+    assert job["status"] == "SUCCEEDED"
+    described = json.dumps(job)
+    assert PLANTED_HOST_SECRET not in described
+    assert PLANTED_STORAGE_SECRET not in described
+    environment = {e["name"] for e in job["container"]["environment"]}
+    assert "AWS_SECRET_ACCESS_KEY" not in environment
+    assert "SNAKEMAKE_AWS_BATCH_JOB_QUEUE" in environment
+    # The sources: the Snakefile alone, not .snakemake/ (nor the outputs, which are in S3).
+    [sources] = [line for line in output.splitlines() if line.startswith("Sources: ")]
+    url = sources.removeprefix("Sources: 1 files, ")
+    with tarfile.open(fileobj=io.BytesIO(run.object(url)), mode="r:gz") as tar:
+        assert tar.getnames() == ["Snakefile"]
+
+
+def test_run_then_status_logs_and_cancel_with_eight_workers_running(detached: Any) -> None:
+    run = detached(SLOW)
+    run.flow.local.set_knobs(stop_timeout_seconds=30)  # AWS's: the coordinator has 30 s
+    submitted = run.run("run", "--", *run.snakemake_args())
+    assert submitted.returncode == 0, submitted.stderr[-3000:]
+    job_id = coordinator_id(submitted.stdout)
+    assert f"snakemake-aws-batch cancel {job_id}" in submitted.stdout
+    deadline = time.monotonic() + 180
+    while True:
+        status = run.run("status", job_id)
+        assert status.returncode == 0, status.stderr
+        if "  RUNNING    8" in status.stdout:
+            break
+        assert time.monotonic() < deadline, status.stdout
+        time.sleep(1)
+    assert f"Coordinator {job_id} (snakemake-coordinator-" in status.stdout
+    assert "): RUNNING" in status.stdout
+    logs = run.run("logs", job_id)
+    assert logs.returncode == 0
+    assert "source files from s3://" in logs.stdout
+    assert "Submitting AWS Batch job snakejob-slow-" in logs.stdout
+    cancelled_at = time.monotonic()
+    cancel = run.run("cancel", job_id)
+    assert cancel.returncode == 0, cancel.stderr
+    assert f"Terminating coordinator {job_id}" in cancel.stdout
+    batch = aws_client(run.flow.local, "batch")
+    while True:
+        workers = [
+            job
+            for queue in (run.flow.local.job_queue,)
+            for summary in batch.list_jobs(jobQueue=queue, jobStatus="RUNNING")["jobSummaryList"]
+            for job in [summary]
+            if job["jobName"].startswith("snakejob-slow-")
+        ]
+        if not workers:
+            break
+        assert time.monotonic() - cancelled_at < 30, workers
+        time.sleep(0.5)
+    assert calls(run.flow.local).get("TerminateJob", 0) >= 9  # the coordinator, its 8 workers
+    while "): RUNNING" in (final := run.run("status", job_id)).stdout:  # its Snakemake ends
+        assert time.monotonic() - cancelled_at < 30, final.stdout
+        time.sleep(0.5)
+    assert "): FAILED (Cancelled with snakemake-aws-batch cancel)" in final.stdout
+    assert "  FAILED     8" in final.stdout
+    # Its Snakemake log was kept, the cancellation in it.
+    log = run.object(f"{run.flow.prefix}/.snakemake-aws-batch/{job_id}/snakemake.log")
+    assert b"snakejob-slow-" in log
+
+
+def test_a_folder_too_large_is_refused_before_anything_is_submitted(
+    detached: Any, local: LocalBatch
+) -> None:
+    run = detached(FAN_OUT)
+    (run.flow.path / "ref").mkdir()
+    (run.flow.path / "ref" / "genome.txt").write_bytes(b"x" * (3 * 1024 * 1024))
+    (run.flow.path / "ref" / "small.txt").write_bytes(b"x" * 1024)
+    refused = run.run("run", "--max-sources-mib", "2", "--", *run.snakemake_args())
+    assert refused.returncode == 1
+    assert "ref/genome.txt (3.0 MiB)" in refused.stderr
+    assert "above the limit of 2 MiB (--max-sources-mib)" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert calls(local).get("SubmitJob", 0) == 0
+    accepted = run.run(
+        "run", "--max-sources-mib", "2", "--exclude", "ref", "--", *run.snakemake_args()
+    )
+    assert accepted.returncode == 0, accepted.stderr
+    assert "Sources: 1 files" in accepted.stdout
+    run.run("cancel", coordinator_id(accepted.stdout))
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (
+            ["run", "--", "--executor", "slurm"],
+            "a coordinator runs its workflow with --executor aws-batch",
+        ),
+        (["run", "--"], "Give Snakemake's arguments after `--`"),
+        (["run", "--", "--jobs", "1"], "A detached run needs S3 default storage"),
+        (["status", "no-such-job"], "AWS Batch knows no job no-such-job"),
+    ],
+)
+def test_bad_input_is_a_clear_error(
+    detached: Any, local: LocalBatch, args: list[str], said: str
+) -> None:
+    run = detached(FAN_OUT)
+    result = run.run(*args)
+    assert result.returncode == 1
+    assert said in result.stderr
+    assert "Traceback" not in result.stderr
+    assert calls(local).get("SubmitJob", 0) == 0
+
+
+def test_a_workflow_that_does_not_load_is_refused(detached: Any, local: LocalBatch) -> None:
+    run = detached("rule broken:\n    output: 'x'\n    shell 'no colon'\n")
+    result = run.run("run", "--", *run.snakemake_args())
+    assert result.returncode == 1
+    assert "The workflow does not load" in result.stderr
+    assert "SyntaxError" in result.stderr or "invalid syntax" in result.stderr.lower()
+    assert calls(local).get("SubmitJob", 0) == 0
+
+
+def test_no_job_role_is_refused(detached: Any, local: LocalBatch) -> None:
+    run = detached(FAN_OUT)
+    environment = run.flow.environment()
+    environment.pop("SNAKEMAKE_AWS_BATCH_JOB_ROLE")
+    result = subprocess.run(
+        run.command("run", "--", *run.snakemake_args()), cwd=run.flow.path, env=environment,
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "No job role for the coordinator" in result.stderr
+    assert calls(local).get("SubmitJob", 0) == 0
+
+
+def test_bad_options_are_refused_by_the_parser(detached: Any) -> None:
+    run = detached(FAN_OUT)
+    result = run.run("run", "--vcpu", "0", "--", "--jobs", "1")
+    assert result.returncode == 2
+    assert "--vcpu: a positive number, not '0'" in result.stderr
