@@ -97,3 +97,18 @@ output "instance_role_arn" {
   description = "Role of the EC2 instances (not for the plugin: jobs use SNAKEMAKE_AWS_BATCH_JOB_ROLE)."
   value       = aws_iam_role.ecs_instance.arn
 }
+
+output "coordinator_queue_arn" {
+  description = "ARN of the On-Demand coordinator queue, for snakemake-aws-batch run --queue (null without enable_coordinator)."
+  value       = var.enable_coordinator ? aws_batch_job_queue.coordinator[0].arn : null
+}
+
+output "coordinator_role_arn" {
+  description = "ARN of the coordinator role, for snakemake-aws-batch run --job-role (null without enable_coordinator)."
+  value       = var.enable_coordinator ? aws_iam_role.coordinator[0].arn : null
+}
+
+output "launch_coordinators_policy_arn" {
+  description = "ARN of the policy that lets people start detached runs: attach it beside user_policy_arn (done for user_policy_group_names and user_policy_role_names)."
+  value       = var.enable_coordinator ? aws_iam_policy.launch_coordinators[0].arn : null
+}

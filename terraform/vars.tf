@@ -596,3 +596,19 @@ variable "efs_container_path" {
     error_message = "efs_container_path must be an absolute path, e.g. /mnt/efs."
   }
 }
+
+# ---------------------------------------------------------------------------
+# Detached runs: the coordinator (coordinator.tf)
+# ---------------------------------------------------------------------------
+
+variable "enable_coordinator" {
+  description = "Create the coordinator role, its On-Demand Fargate queue and the policy to launch coordinators, for detached runs (snakemake-aws-batch run)."
+  type        = bool
+  default     = true
+}
+
+variable "coordinator_max_vcpus" {
+  description = "vCPUs the coordinator queue's Fargate compute environment may run at once (each detached run's coordinator takes 1 by default)."
+  type        = number
+  default     = 4
+}
