@@ -27,6 +27,7 @@ from snakemake_interface_common.exceptions import WorkflowError
 from . import coordinator, payloads, sources
 from .aws import make_clients
 from .objects import ObjectStore
+from .platform import Platform
 from .service import BatchService
 from .spec import DefinitionSpec
 from .status import log_location
@@ -205,6 +206,15 @@ class Commands:
         run_plan = plan(options, variables)
         for queue in {run_plan.queue, run_plan.worker_queue}:
             self.service.queue(queue)  # exists, and is usable
+        if (
+            self.service.platform(run_plan.queue) is Platform.FARGATE
+            and not run_plan.execution_role
+        ):
+            raise WorkflowError(
+                f"The coordinator's queue {run_plan.queue} runs on Fargate, which needs an "
+                "execution role: set SNAKEMAKE_AWS_BATCH_EXECUTION_ROLE or pass "
+                "--aws-batch-execution-role after `--`."
+            )
         store = ObjectStore(_Say(), region=self.service.region)
         store.check_bucket(run_plan.prefix)
         check_workflow(run_plan.args, folder)
@@ -293,7 +303,10 @@ class Commands:
             if not forever and not lines:
                 return 0
             if job["status"] in FINISHED and not lines:
-                return exit_code(job)
+                reason = f": {job['statusReason']}" if job.get("statusReason") else ""
+                code = exit_code(job)
+                self.out(f"Coordinator {job_id} ended {job['status']}{reason} (exit code {code}).")
+                return code
             if not lines:
                 time.sleep(poll_seconds)
 

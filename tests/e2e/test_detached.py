@@ -237,17 +237,36 @@ def test_a_workflow_that_does_not_load_is_refused(detached: Any, local: LocalBat
     assert calls(local).get("SubmitJob", 0) == 0
 
 
-def test_no_job_role_is_refused(detached: Any, local: LocalBatch) -> None:
+@pytest.mark.parametrize(
+    ("unset", "queue", "said"),
+    [
+        ("SNAKEMAKE_AWS_BATCH_JOB_ROLE", None, "No job role for the coordinator"),
+        (
+            "SNAKEMAKE_AWS_BATCH_EXECUTION_ROLE",
+            "fargate",
+            "runs on Fargate, which needs an execution role",
+        ),
+        (None, "snakemake-no-such-queue", "snakemake-no-such-queue"),
+    ],
+)
+def test_missing_settings_and_bad_queues_are_refused(
+    detached: Any, local: LocalBatch, unset: str | None, queue: str | None, said: str
+) -> None:
     run = detached(FAN_OUT)
     environment = run.flow.environment()
-    environment.pop("SNAKEMAKE_AWS_BATCH_JOB_ROLE")
+    if unset:
+        environment.pop(unset)
+    chosen = local.fargate_job_queue if queue == "fargate" else queue
     result = subprocess.run(
-        run.command("run", "--", *run.snakemake_args()), cwd=run.flow.path, env=environment,
-        capture_output=True, text=True, timeout=120, check=False,
+        run.command("run", *(["--queue", chosen] if chosen else []), "--", *run.snakemake_args()),
+        cwd=run.flow.path, env=environment, capture_output=True, text=True, timeout=120,
+        check=False,
     )  # fmt: skip
-    assert result.returncode == 1
-    assert "No job role for the coordinator" in result.stderr
+    assert result.returncode == 1, result.stdout
+    assert said in result.stderr
+    assert "Traceback" not in result.stderr
     assert calls(local).get("SubmitJob", 0) == 0
+    assert calls(local).get("s3.PUT", 0) == 0  # no sources sent either
 
 
 def test_bad_options_are_refused_by_the_parser(detached: Any) -> None:
