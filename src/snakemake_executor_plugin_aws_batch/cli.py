@@ -30,7 +30,7 @@ from .objects import ObjectStore
 from .platform import Platform
 from .service import BatchService
 from .spec import DefinitionSpec
-from .status import log_location
+from .status import DEFAULT_LOG_GROUP, log_location
 
 FINISHED = ("SUCCEEDED", "FAILED")
 STATUSES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED")
@@ -234,7 +234,10 @@ class Commands:
         job_id = self._submit(options, run_plan, url, environment, folder.name)
         self.out(f"Coordinator job: {job_id}")
         self.out(f"Sources: {len(selection.files)} files, {url}")
-        self.out("Its log: CloudWatch Logs, shown by the commands below once it runs.")
+        self.out(
+            f"Its log: CloudWatch Logs group {DEFAULT_LOG_GROUP}, in a stream named once it runs "
+            "(the commands below find it)."
+        )
         self.out(f"Follow it: snakemake-aws-batch logs {job_id} --follow")
         self.out(f"Its state: snakemake-aws-batch status {job_id}")
         self.out(f"Cancel it: snakemake-aws-batch cancel {job_id}")

@@ -99,6 +99,9 @@ def test_run_wait_runs_the_workflow_from_its_sources_and_keeps_its_log(
     run = detached(FAN_OUT)
     (run.flow.path / ".snakemake" / "old").mkdir(parents=True)
     (run.flow.path / ".snakemake" / "old" / "left-behind.txt").write_text("not a source")
+    (run.flow.path / "data").mkdir()
+    with (run.flow.path / "data" / "reads.fastq").open("wb") as data:
+        data.truncate(11 * 1024 * 1024)  # data: above a source file's 10 MB
     process = run.start("run", "--wait", "--poll-seconds", "1", "--", *run.snakemake_args())
     assert process.stdout is not None
     printed = []
@@ -128,7 +131,8 @@ def test_run_wait_runs_the_workflow_from_its_sources_and_keeps_its_log(
     environment = {e["name"] for e in job["container"]["environment"]}
     assert "AWS_SECRET_ACCESS_KEY" not in environment
     assert "SNAKEMAKE_AWS_BATCH_JOB_QUEUE" in environment
-    # The sources: the Snakefile alone, not .snakemake/ (nor the outputs, which are in S3).
+    assert "Warning: data/reads.fastq (11.0 MiB) stays behind" in output
+    # The sources: the Snakefile alone, not .snakemake/ nor data (the outputs are in S3).
     [sources] = [line for line in output.splitlines() if line.startswith("Sources: ")]
     url = sources.removeprefix("Sources: 1 files, ")
     with tarfile.open(fileobj=io.BytesIO(run.object(url)), mode="r:gz") as tar:
