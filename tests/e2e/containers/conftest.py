@@ -3,7 +3,8 @@ API and Snakemake's default image built by ``make image``.
 
 These tests need podman (``make image`` installs it and builds the image); without it they
 are skipped, saying so. Every fixture here overrides the one of the same name above, so the
-end-to-end helpers (``workflow``, ``local``) run their jobs in containers.
+end-to-end helpers (``workflow``, ``local``) run their jobs in containers. The fixtures
+last for this folder's tests only: podman's service and the endpoint stop after them.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ PODMAN_CONFIG = REPOSITORY / "podman" / "containers.conf"
 IMAGE = f"docker.io/snakemake/snakemake:v{importlib.metadata.version('snakemake')}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def podman(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PodmanService]:
     if not podman_installed():
         pytest.skip("podman is not installed: `make image` installs it and builds the image")
@@ -37,7 +38,7 @@ def podman(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PodmanService]:
         yield service
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def local_batch(podman: PodmanService) -> Iterator[LocalBatch]:
     """A local AWS Batch whose jobs run in containers, through podman's socket."""
     with pytest.MonkeyPatch.context() as patch:
@@ -47,7 +48,7 @@ def local_batch(podman: PodmanService) -> Iterator[LocalBatch]:
             yield local
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def engine(podman: PodmanService) -> Iterator[Any]:
     """A Docker client of podman's socket, to look at the containers themselves."""
     client = docker.DockerClient(base_url=podman.docker_host, timeout=30)
