@@ -17,6 +17,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from snakemake_interface_common.exceptions import WorkflowError
@@ -54,19 +55,25 @@ def results_of(workflow: Path) -> list[tuple[Path, str]]:
 
 def run_snakemake(workflow: Path, args: list[str]) -> int:
     """Snakemake as a child process; this process's SIGTERM and SIGINT are passed on."""
-    process = subprocess.Popen([sys.executable, "-m", "snakemake", *args], cwd=workflow)
+    started: list[subprocess.Popen[bytes]] = []
+
+    forwarded = threading.Event()
 
     def forward(signum: int, _frame: object) -> None:
+        # Once, as SIGTERM: the plugin then terminates the workers. Snakemake may get the
+        # same signal by itself too (sent to the whole process group): that changes nothing.
+        if forwarded.is_set():
+            return
+        forwarded.set()
         logger.warning("Coordinator: %s received, stopping the workflow", signal.strsignal(signum))
-        process.send_signal(signal.SIGTERM if signum == signal.SIGTERM else signal.SIGINT)
+        for process in started:
+            process.send_signal(signal.SIGTERM)
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, forward)
-    while True:
-        try:
-            return process.wait()
-        except InterruptedError:  # pragma: no cover - wait() retries by itself since 3.5
-            continue
+    started.append(subprocess.Popen([sys.executable, "-m", "snakemake", *args], cwd=workflow))
+    code = started[0].wait()
+    return 128 - code if code < 0 else code  # killed by signal N: 128 + N, as a shell says
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -276,7 +276,14 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
             return
         self._sigterm_taken = True
 
+        stopping = threading.Event()
+
         def on_sigterm(signum: int, frame: object) -> None:
+            # Once: a second SIGTERM (e.g. sent to the whole process group and passed on
+            # by a parent too) must not interrupt the termination the first one started.
+            if stopping.is_set():
+                return
+            stopping.set()
             self.logger.info("SIGTERM: terminating this workflow's AWS Batch jobs.")
             raise KeyboardInterrupt
 

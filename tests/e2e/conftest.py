@@ -19,6 +19,12 @@ from snakemake_aws_batch_local import LocalBatch
 
 from ..conftest import client as aws_client
 
+# A shell's background job starts with SIGINT ignored, and its children inherit that:
+# the Ctrl-C tests would then interrupt nothing. A handler here is reset to the default in
+# every command these tests start.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
 # Planted on the submitting side: none of these may reach a job, a definition or a log.
 PLANTED_HOST_SECRET = "PLANTED-HOST-SECRET-7f3a"
 PLANTED_STORAGE_SECRET = "PLANTED-STORAGE-SECRET-91c2"

@@ -12,6 +12,7 @@ import itertools
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import tempfile
 import types
@@ -538,3 +539,21 @@ def test_a_record_that_cannot_be_written_at_the_end_is_a_warning_not_a_failure()
     instance._write_record()
     [warning] = [m for m in instance.logger.at("warning") if "run record" in m]
     assert f"The run record in {instance.record.folder} cannot be written" in warning
+
+
+def test_sigterm_cancels_once_and_a_second_one_leaves_the_cancel_alone() -> None:
+    instance, _ = executor()
+    instance._sigterm_taken = False
+    before = signal.getsignal(signal.SIGTERM)
+    try:
+        instance._cancel_on_sigterm()
+        handler = signal.getsignal(signal.SIGTERM)
+        assert callable(handler)
+        with pytest.raises(KeyboardInterrupt):
+            handler(signal.SIGTERM, None)
+        assert handler(signal.SIGTERM, None) is None  # the same signal again: no second stop
+        assert instance.logger.at("info") == [
+            "SIGTERM: terminating this workflow's AWS Batch jobs."
+        ]
+    finally:
+        signal.signal(signal.SIGTERM, before)
