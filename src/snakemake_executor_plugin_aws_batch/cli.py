@@ -125,6 +125,7 @@ class RunPlan:
     prefix: str
     image: str
     assign_public_ip: bool
+    storage_endpoint_url: str | None
 
 
 def plan(options: argparse.Namespace, variables: Mapping[str, str]) -> RunPlan:
@@ -170,6 +171,8 @@ def plan(options: argparse.Namespace, variables: Mapping[str, str]) -> RunPlan:
         execution_role=setting("execution_role"),
         prefix=known.default_storage_prefix.rstrip("/"),
         image=known.container_image or get_container_image(),
+        storage_endpoint_url=known.storage_s3_endpoint_url
+        or variables.get("SNAKEMAKE_STORAGE_S3_ENDPOINT_URL"),
         assign_public_ip=known.aws_batch_assign_public_ip
         or variables.get("SNAKEMAKE_AWS_BATCH_ASSIGN_PUBLIC_IP", "").lower()
         in ("1", "true", "yes"),
@@ -215,7 +218,9 @@ class Commands:
                 "execution role: set SNAKEMAKE_AWS_BATCH_EXECUTION_ROLE or pass "
                 "--aws-batch-execution-role after `--`."
             )
-        store = ObjectStore(_Say(), region=self.service.region)
+        store = ObjectStore(
+            _Say(), region=self.service.region, endpoint_url=run_plan.storage_endpoint_url
+        )
         store.check_bucket(run_plan.prefix)
         check_workflow(run_plan.args, folder)
         selection = sources.select(folder, options.exclude)

@@ -37,6 +37,7 @@ class SnakemakeArgs:
     default_storage_provider: str | None = None
     default_storage_prefix: str | None = None
     container_image: str | None = None
+    storage_s3_endpoint_url: str | None = None
     aws_batch_job_queue: str | None = None
     aws_batch_job_role: str | None = None
     aws_batch_execution_role: str | None = None

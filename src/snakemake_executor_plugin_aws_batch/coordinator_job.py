@@ -84,7 +84,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     sources_url, prefix, args = argv[0], argv[1], argv[3:]
     job_id = os.environ.get("AWS_BATCH_JOB_ID", "local")
-    store = ObjectStore(_Logger(), region=os.environ.get("AWS_REGION"))
+    endpoint = coordinator.read_args(args).storage_s3_endpoint_url or os.environ.get(
+        "SNAKEMAKE_STORAGE_S3_ENDPOINT_URL"
+    )
+    store = ObjectStore(_Logger(), region=os.environ.get("AWS_REGION"), endpoint_url=endpoint)
     workflow = Path.cwd() / WORKFLOW_FOLDER
     try:
         names = sources.unpack(store.get(sources_url), workflow)

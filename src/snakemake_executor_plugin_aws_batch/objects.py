@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import boto3
 from snakemake_interface_common.exceptions import WorkflowError
@@ -32,11 +32,17 @@ def join(url: str, *parts: str) -> str:
 
 
 class ObjectStore:
-    """Puts and gets whole objects at ``s3://`` URLs."""
+    """Puts and gets whole objects at ``s3://`` URLs, on AWS's S3 or at ``endpoint_url``
+    (the S3 storage plugin's ``--storage-s3-endpoint-url``)."""
 
-    def __init__(self, logger: Logger, *, region: str | None, client: Any = None) -> None:
-        self._s3 = client or boto3.session.Session().client(
-            "s3", region_name=region, config=client_config(max_pool_connections=4)
+    def __init__(
+        self, logger: Logger, *, region: str | None, endpoint_url: str | None = None
+    ) -> None:
+        self._s3 = boto3.session.Session().client(
+            "s3",
+            region_name=region,
+            endpoint_url=endpoint_url,
+            config=client_config(max_pool_connections=4),
         )
         self._health = Health(logger)
 

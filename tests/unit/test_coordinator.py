@@ -35,11 +35,13 @@ def test_the_executor_is_added_when_missing_and_another_is_refused() -> None:
 def test_the_arguments_a_detached_run_needs_are_read() -> None:
     known = coordinator.read_args(
         ["all", "--default-storage-provider", "s3", "--default-storage-prefix=s3://b/p",
-         "--aws-batch-job-queue", "q", "--jobs", "10", "--aws-batch-assign-public-ip"]
+         "--aws-batch-job-queue", "q", "--jobs", "10", "--aws-batch-assign-public-ip",
+         "--storage-s3-endpoint-url", "http://minio:9000"]
     )  # fmt: skip
     assert (known.default_storage_provider, known.default_storage_prefix) == ("s3", "s3://b/p")
     assert (known.aws_batch_job_queue, known.aws_batch_assign_public_ip) == ("q", True)
     assert known.aws_batch_job_role is None
+    assert known.storage_s3_endpoint_url == "http://minio:9000"
 
 
 def test_the_environment_holds_settings_and_storage_settings_never_credentials() -> None:
