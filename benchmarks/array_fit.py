@@ -3,7 +3,7 @@
 Runs the real ``snakemake --executor aws-batch`` on the local endpoint with a few
 jobs of one rule (held, then cancelled), takes the array's real command from the
 SubmitJob request the endpoint received, and computes with the plugin's own
-:func:`~snakemake_executor_plugin_aws_batch.arrays.chunks` how many jobs of that rule
+:func:`~snakemake_executor_plugin_aws_batch.submission.arrays.chunks` how many jobs of that rule
 one array holds when every sample name has the given length.
 
     python -m benchmarks.array_fit 10 30 60
@@ -74,7 +74,7 @@ def probe(length: int) -> dict[str, Any]:
 
 
 def fit(length: int) -> dict[str, Any]:
-    from snakemake_executor_plugin_aws_batch import arrays
+    from snakemake_executor_plugin_aws_batch.submission import arrays
 
     request = probe(length)
     overrides = request["containerOverrides"]

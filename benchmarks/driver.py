@@ -105,9 +105,9 @@ STARTUP_PROFILER: cProfile.Profile | None = None
 
 def count_plugin_clients() -> None:
     """Wrap the plugin's client factory so that its clients report every request sent."""
-    from snakemake_executor_plugin_aws_batch import aws
+    from snakemake_executor_plugin_aws_batch.aws import boundary
 
-    original: Callable[..., Any] = aws.make_clients
+    original: Callable[..., Any] = boundary.make_clients
 
     def make_clients(*args: Any, **kwargs: Any) -> Any:
         clients = original(*args, **kwargs)
@@ -115,7 +115,7 @@ def count_plugin_clients() -> None:
         COUNTER.attach(clients.logs)
         return clients
 
-    aws.make_clients = make_clients
+    boundary.make_clients = make_clients
 
 
 def batch_only(calls: dict[str, int]) -> dict[str, int]:

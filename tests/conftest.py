@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from snakemake_aws_batch_local import LocalBatch
-from snakemake_executor_plugin_aws_batch import aws
+from snakemake_executor_plugin_aws_batch.aws import boundary
 
 from .fakes import FakeTime, RecordingLogger
 
@@ -70,12 +70,12 @@ def endpoint(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 @pytest.fixture
-def clients(endpoint: str) -> aws.Clients:
-    return aws.make_clients(region=REGION)
+def clients(endpoint: str) -> boundary.Clients:
+    return boundary.make_clients(region=REGION)
 
 
 @pytest.fixture
-def calls(clients: aws.Clients) -> Calls:
+def calls(clients: boundary.Clients) -> Calls:
     counter = Calls()
     clients.batch.meta.events.register("before-call.batch.*", counter)
     clients.logs.meta.events.register("before-call.cloudwatch-logs.*", counter)

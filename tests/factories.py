@@ -5,9 +5,9 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-from snakemake_executor_plugin_aws_batch.jobs import JobRecord
-from snakemake_executor_plugin_aws_batch.platform import Platform, Resources
-from snakemake_executor_plugin_aws_batch.spec import JobSpec
+from snakemake_executor_plugin_aws_batch.jobspec.platform import Platform, Resources
+from snakemake_executor_plugin_aws_batch.jobspec.spec import JobSpec
+from snakemake_executor_plugin_aws_batch.tracking.jobs import JobRecord
 
 # The user guide's conditional retry strategy.
 GUIDE_CONDITIONAL_RETRY: dict[str, Any] = {

@@ -15,12 +15,12 @@ from snakemake_interface_executor_plugins.executors.base import SubmittedJobInfo
 from snakemake_interface_executor_plugins.executors.remote import RemoteExecutor
 from snakemake_interface_executor_plugins.jobs import JobExecutorInterface
 
-from . import arrays, aws, configuration, payloads, spec
-from .aws import BatchError
-from .definitions import DefinitionRegistry
-from .environment import job_environment
-from .jobs import ArrayJob, JobBook, JobRecord
-from .record import (
+from .aws import boundary
+from .aws.boundary import BatchError
+from .aws.service import BatchService
+from .jobspec import payloads, spec
+from .jobspec.environment import job_environment
+from .record.run_record import (
     CANCELLED,
     NOT_SUBMITTED,
     finish,
@@ -30,11 +30,14 @@ from .record import (
     status_without_description,
     summary_table,
 )
-from .resources import JOB_RESOURCES
-from .service import BatchService
-from .status import Outcome
-from .submission import Submitter
-from .watcher import Watcher
+from .settings import configuration
+from .settings.resources import JOB_RESOURCES
+from .submission import arrays
+from .submission.definitions import DefinitionRegistry
+from .submission.submitter import Submitter
+from .tracking.jobs import ArrayJob, JobBook, JobRecord
+from .tracking.round import Watcher
+from .tracking.status import Outcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +100,7 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
             log_group=settings.log_group,
             fargate_platform_version=settings.fargate_platform_version,
         )
-        self.service = BatchService(aws.make_clients(region=settings.region), self.logger)
+        self.service = BatchService(boundary.make_clients(region=settings.region), self.logger)
         self.config = dataclasses.replace(self.config, region=self.service.region)
         self.definitions = DefinitionRegistry(
             lookup=self.service.find_definition, register=self.service.register_definition

@@ -13,16 +13,16 @@ from typing import Any
 import boto3
 import pytest
 
-from snakemake_executor_plugin_aws_batch import payloads
-from snakemake_executor_plugin_aws_batch.aws import BatchError
-from snakemake_executor_plugin_aws_batch.definitions import DefinitionRegistry
-from snakemake_executor_plugin_aws_batch.jobs import JobRecord
-from snakemake_executor_plugin_aws_batch.platform import Platform, Resources
-from snakemake_executor_plugin_aws_batch.service import MARKER_VARIABLE, BatchService
-from snakemake_executor_plugin_aws_batch.spec import DefinitionSpec, JobSpec
-from snakemake_executor_plugin_aws_batch.status import Outcome
-from snakemake_executor_plugin_aws_batch.submission import Submitter
-from snakemake_executor_plugin_aws_batch.watcher import Watcher
+from snakemake_executor_plugin_aws_batch.aws.boundary import BatchError
+from snakemake_executor_plugin_aws_batch.aws.service import MARKER_VARIABLE, BatchService
+from snakemake_executor_plugin_aws_batch.jobspec import payloads
+from snakemake_executor_plugin_aws_batch.jobspec.platform import Platform, Resources
+from snakemake_executor_plugin_aws_batch.jobspec.spec import DefinitionSpec, JobSpec
+from snakemake_executor_plugin_aws_batch.submission.definitions import DefinitionRegistry
+from snakemake_executor_plugin_aws_batch.submission.submitter import Submitter
+from snakemake_executor_plugin_aws_batch.tracking.jobs import JobRecord
+from snakemake_executor_plugin_aws_batch.tracking.round import Watcher
+from snakemake_executor_plugin_aws_batch.tracking.status import Outcome
 
 from ..conftest import REGION, Calls, make_queue
 from ..fakes import RecordingLogger as Logger

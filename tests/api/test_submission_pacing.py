@@ -9,10 +9,14 @@ from typing import Any
 import pytest
 
 from snakemake_aws_batch_local import LocalBatch
-from snakemake_executor_plugin_aws_batch import aws, submission
-from snakemake_executor_plugin_aws_batch.definitions import DefinitionRegistry
-from snakemake_executor_plugin_aws_batch.service import BatchService
-from snakemake_executor_plugin_aws_batch.submission import Submitter
+from snakemake_executor_plugin_aws_batch.aws import boundary
+from snakemake_executor_plugin_aws_batch.aws.service import BatchService
+from snakemake_executor_plugin_aws_batch.submission.definitions import DefinitionRegistry
+from snakemake_executor_plugin_aws_batch.submission.submitter import (
+    PACING_MARGIN,
+    RateLimiter,
+    Submitter,
+)
 
 from ..conftest import client, definition
 from ..factories import job_spec, record
@@ -28,15 +32,15 @@ def test_every_call_is_paced_and_throttles_slow_the_plugin_down(
     for name, value in local.env().items():
         monkeypatch.setenv(name, value)
     acquired = []
-    original = submission.RateLimiter.acquire
+    original = RateLimiter.acquire
 
-    def counting(self: submission.RateLimiter, *args: Any, **kwargs: Any) -> None:
+    def counting(self: RateLimiter, *args: Any, **kwargs: Any) -> None:
         acquired.append(1)
         original(self, *args, **kwargs)
 
-    monkeypatch.setattr(submission.RateLimiter, "acquire", counting)
+    monkeypatch.setattr(RateLimiter, "acquire", counting)
     name = definition(client(local, "batch"), "true")
-    service = BatchService(aws.make_clients(region=local.region), logging.getLogger("test"))
+    service = BatchService(boundary.make_clients(region=local.region), logging.getLogger("test"))
     registry = DefinitionRegistry(
         lookup=service.find_definition, register=service.register_definition
     )
@@ -57,4 +61,4 @@ def test_every_call_is_paced_and_throttles_slow_the_plugin_down(
     assert calls > JOBS  # the limit was hit: some calls were refused and sent again
     # Every call that went out, first or again, waited for the pace.
     assert len(acquired) == calls
-    assert submitter.rate < RATE * submission.PACING_MARGIN
+    assert submitter.rate < RATE * PACING_MARGIN

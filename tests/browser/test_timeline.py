@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from snakemake_executor_plugin_aws_batch import timeline
+from snakemake_executor_plugin_aws_batch.record import timeline
 
 from . import chromium as browser
 from .chromium import Dom, Element

@@ -15,8 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from snakemake_interface_common.exceptions import WorkflowError
 
-from snakemake_executor_plugin_aws_batch import arrays, payloads
-from snakemake_executor_plugin_aws_batch.service import MARKER_VARIABLE
+from snakemake_executor_plugin_aws_batch.aws.service import MARKER_VARIABLE
+from snakemake_executor_plugin_aws_batch.jobspec import payloads
+from snakemake_executor_plugin_aws_batch.submission import arrays
 
 from ..factories import job_spec
 

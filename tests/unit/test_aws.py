@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from snakemake_interface_common.exceptions import WorkflowError
 
-from snakemake_executor_plugin_aws_batch import aws
+from snakemake_executor_plugin_aws_batch.aws import boundary
 
 from ..fakes import FakeTime, RecordingLogger
 
@@ -39,10 +39,10 @@ CONNECT_TIMEOUT = botocore.exceptions.ConnectTimeoutError(endpoint_url="https://
 # --- classify -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("code", sorted(aws.THROTTLING_CODES))
+@pytest.mark.parametrize("code", sorted(boundary.THROTTLING_CODES))
 @pytest.mark.parametrize("http_status", [400, 429, 503])
 def test_throttling_codes_are_throttled(code, http_status):
-    failure = aws.classify(client_error(code, http_status))
+    failure = boundary.classify(client_error(code, http_status))
     assert failure.kind == "throttled"
     assert failure.code == code
     assert failure.transient is True
@@ -50,18 +50,18 @@ def test_throttling_codes_are_throttled(code, http_status):
 
 @pytest.mark.parametrize("code", ["Anything", "ClientException", "SlowDownPlease"])
 def test_http_429_is_throttled_whatever_the_code(code):
-    assert aws.classify(client_error(code, 429)).kind == "throttled"
+    assert boundary.classify(client_error(code, 429)).kind == "throttled"
 
 
 @pytest.mark.parametrize("http_status", [500, 502, 503, 504, 599])
 def test_5xx_is_server(http_status):
-    failure = aws.classify(client_error("ServerException", http_status, "it broke"))
-    assert failure == aws.Failure("server", "ServerException", "it broke")
+    failure = boundary.classify(client_error("ServerException", http_status, "it broke"))
+    assert failure == boundary.Failure("server", "ServerException", "it broke")
     assert failure.transient is True
 
 
 def test_server_failure_without_message_names_the_status():
-    failure = aws.classify(client_error("ServiceUnavailable", 503, ""))
+    failure = boundary.classify(client_error("ServiceUnavailable", 503, ""))
     assert failure.message == "HTTP 503"
 
 
@@ -70,26 +70,26 @@ def test_server_failure_without_message_names_the_status():
     [("ClientException", 400), ("AccessDeniedException", 403), ("UnrecognizedClientException", 0)],
 )
 def test_4xx_is_client(code, http_status):
-    failure = aws.classify(client_error(code, http_status, "no"))
-    assert failure == aws.Failure("client", code, "no")
+    failure = boundary.classify(client_error(code, http_status, "no"))
+    assert failure == boundary.Failure("client", code, "no")
     assert failure.transient is False
 
 
 def test_client_error_without_metadata_is_client():
     error = botocore.exceptions.ClientError({"Error": {"Code": "Odd"}}, "DescribeJobs")
-    assert aws.classify(error) == aws.Failure("client", "Odd", "")
+    assert boundary.classify(error) == boundary.Failure("client", "Odd", "")
 
 
 def test_client_error_without_error_block_is_client():
     error = botocore.exceptions.ClientError({}, "DescribeJobs")
-    failure = aws.classify(error)
+    failure = boundary.classify(error)
     assert failure.kind == "client"
     assert failure.code == "Unknown"
 
 
 @pytest.mark.parametrize("exc", [READ_TIMEOUT, CLOSED], ids=["read-timeout", "closed"])
 def test_lost_answers_are_ambiguous(exc):
-    failure = aws.classify(exc)
+    failure = boundary.classify(exc)
     assert failure.kind == "ambiguous"
     assert failure.code == type(exc).__name__
     assert failure.transient is True
@@ -99,7 +99,7 @@ def test_lost_answers_are_ambiguous(exc):
     "exc", [NO_ENDPOINT, CONNECT_TIMEOUT], ids=["endpoint-connection", "connect-timeout"]
 )
 def test_unsent_requests_are_connection_failures(exc):
-    failure = aws.classify(exc)
+    failure = boundary.classify(exc)
     assert failure.kind == "connection"
     assert failure.code == type(exc).__name__
     assert "https://batch" in failure.message
@@ -112,7 +112,7 @@ def test_unsent_requests_are_connection_failures(exc):
     ids=["no-credentials", "value-error", "key-error"],
 )
 def test_anything_else_is_a_client_failure(exc):
-    failure = aws.classify(exc)
+    failure = boundary.classify(exc)
     assert failure.kind == "client"
     assert failure.code == type(exc).__name__
     assert failure.transient is False
@@ -123,8 +123,8 @@ def test_anything_else_is_a_client_failure(exc):
     http_status=st.integers(min_value=200, max_value=599),
 )
 def test_classification_of_any_client_error(code, http_status):
-    failure = aws.classify(client_error(code or "X", http_status))
-    if (code or "X") in aws.THROTTLING_CODES or http_status == 429:
+    failure = boundary.classify(client_error(code or "X", http_status))
+    if (code or "X") in boundary.THROTTLING_CODES or http_status == 429:
         assert failure.kind == "throttled"
     elif http_status >= 500:
         assert failure.kind == "server"
@@ -141,12 +141,12 @@ def test_classification_of_any_client_error(code, http_status):
     attempt=st.integers(min_value=0, max_value=60),
 )
 def test_backoff_delay_is_within_the_capped_exponential(base, cap, attempt):
-    delay = aws.Backoff(base=base, cap=cap).delay(attempt)
+    delay = boundary.Backoff(base=base, cap=cap).delay(attempt)
     assert 0 <= delay <= min(cap, base * 2**attempt) + 1e-9
 
 
 def test_backoff_is_jittered():
-    backoff = aws.Backoff(base=1, cap=100)
+    backoff = boundary.Backoff(base=1, cap=100)
     delays = {backoff.delay(5) for _ in range(50)}
     assert len(delays) > 1
     assert max(delays) <= 32
@@ -194,17 +194,17 @@ class Forever:
 
 @pytest.fixture
 def clock(monkeypatch):
-    """aws.call reads time.monotonic for its deadline: let the fake clock answer."""
+    """boundary.call reads time.monotonic for its deadline: let the fake clock answer."""
     fake = FakeTime(start=1000.0)
-    monkeypatch.setattr(aws, "time", types.SimpleNamespace(monotonic=fake.clock, sleep=fake.sleep))
+    monkeypatch.setattr(boundary, "time", types.SimpleNamespace(monotonic=fake.clock, sleep=fake.sleep))
     return fake
 
 
 def run(function, clock, logger, *, deadline=60.0, retry_ambiguous=True, backoff=None):
-    return aws.call(
+    return boundary.call(
         "SubmitJob",
         function,
-        health=aws.Health(logger, clock=clock.clock),
+        health=boundary.Health(logger, clock=clock.clock),
         deadline=clock.now + deadline,
         backoff=backoff or ExactBackoff(),
         retry_ambiguous=retry_ambiguous,
@@ -234,10 +234,10 @@ def test_throttling_is_retried_with_growing_backoff(clock, logger):
 def test_before_retry_runs_after_each_backoff_with_the_failure(clock, logger):
     function = Script(THROTTLED, SERVER)
     seen = []
-    result = aws.call(
+    result = boundary.call(
         "SubmitJob",
         function,
-        health=aws.Health(logger, clock=clock.clock),
+        health=boundary.Health(logger, clock=clock.clock),
         deadline=clock.now + 60,
         backoff=ExactBackoff(),
         before_retry=lambda failure: seen.append((failure.kind, len(clock.sleeps))),
@@ -268,23 +268,23 @@ def test_unambiguous_failures_retried_even_without_retry_ambiguous(error, clock,
 @pytest.mark.parametrize("error", [SERVER, READ_TIMEOUT, CLOSED], ids=["5xx", "read", "closed"])
 def test_possibly_carried_out_requests_raise_ambiguous(error, clock, logger):
     function = Script(error)
-    with pytest.raises(aws.AmbiguousError) as info:
+    with pytest.raises(boundary.AmbiguousError) as info:
         run(function, clock, logger, retry_ambiguous=False)
     assert function.calls == 1
     assert clock.sleeps == []
     assert info.value.transient is True
     assert info.value.operation == "SubmitJob"
-    assert info.value.code == aws.classify(error).code
+    assert info.value.code == boundary.classify(error).code
     assert info.value.__cause__ is error
     assert len(logger.at("warning")) == 1
 
 
 def test_client_error_raises_at_once(clock, logger):
     function = Script(CLIENT)
-    with pytest.raises(aws.AwsError) as info:
+    with pytest.raises(boundary.AwsError) as info:
         run(function, clock, logger)
     error = info.value
-    assert not isinstance(error, aws.AmbiguousError)
+    assert not isinstance(error, boundary.AmbiguousError)
     assert error.transient is False
     assert error.code == "ClientException"
     assert error.message == "Job queue does not exist"
@@ -306,9 +306,9 @@ def test_other_exceptions_pass_through_untouched(clock, logger):
 def test_retries_stop_at_the_deadline(error, clock, logger):
     function = Forever(error)
     start = clock.now
-    with pytest.raises(aws.AwsError) as info:
+    with pytest.raises(boundary.AwsError) as info:
         run(function, clock, logger, deadline=30)
-    assert not isinstance(info.value, aws.AmbiguousError)
+    assert not isinstance(info.value, boundary.AmbiguousError)
     assert info.value.transient is True
     assert info.value.__cause__ is error
     # Slept 1, 2, 4, 8, 8 (23 s in all); another 8 s would end past the 30 s deadline.
@@ -320,7 +320,7 @@ def test_retries_stop_at_the_deadline(error, clock, logger):
 
 def test_deadline_already_past_means_one_try(clock, logger):
     function = Forever(THROTTLED)
-    with pytest.raises(aws.AwsError) as info:
+    with pytest.raises(boundary.AwsError) as info:
         run(function, clock, logger, deadline=-1)
     assert info.value.transient is True
     assert function.calls == 1
@@ -334,31 +334,31 @@ def test_deadline_already_past_means_one_try(clock, logger):
 def test_never_sleeps_past_the_deadline(deadline, base):
     fake = FakeTime(start=50.0)
     function = Forever(THROTTLED)
-    original = aws.time
-    aws.time = types.SimpleNamespace(monotonic=fake.clock, sleep=fake.sleep)
+    original = boundary.time
+    boundary.time = types.SimpleNamespace(monotonic=fake.clock, sleep=fake.sleep)
     try:
-        with pytest.raises(aws.AwsError):
-            aws.call(
+        with pytest.raises(boundary.AwsError):
+            boundary.call(
                 "DescribeJobs",
                 function,
-                health=aws.Health(RecordingLogger(), clock=fake.clock),
+                health=boundary.Health(RecordingLogger(), clock=fake.clock),
                 deadline=50.0 + deadline,
                 backoff=ExactBackoff(base=base, cap=10),
                 sleep=fake.sleep,
             )
     finally:
-        aws.time = original
+        boundary.time = original
     assert fake.now <= 50.0 + deadline + 1e-9
     assert function.calls == len(fake.sleeps) + 1
 
 
 # --- Health -------------------------------------------------------------------------
 
-FAILURE = aws.Failure("throttled", "TooManyRequestsException", "slow down")
+FAILURE = boundary.Failure("throttled", "TooManyRequestsException", "slow down")
 
 
 def test_health_warns_once_then_debug_then_info_on_recovery(logger, fake_time):
-    health = aws.Health(logger, clock=fake_time.clock)
+    health = boundary.Health(logger, clock=fake_time.clock)
     health.trouble("SubmitJob", FAILURE)
     for _ in range(5):
         fake_time.now += 1
@@ -377,8 +377,8 @@ def test_health_warns_once_then_debug_then_info_on_recovery(logger, fake_time):
 
 
 def test_health_short_episodes_within_the_quiet_period_are_debug(logger, fake_time):
-    health = aws.Health(logger, quiet_seconds=600, clock=fake_time.clock)
-    failure = aws.Failure("server", "InternalServerError", "")
+    health = boundary.Health(logger, quiet_seconds=600, clock=fake_time.clock)
+    failure = boundary.Failure("server", "InternalServerError", "")
     health.trouble("DescribeJobs", failure)
     health.ok()
     for _ in range(3):
@@ -395,12 +395,12 @@ def test_health_short_episodes_within_the_quiet_period_are_debug(logger, fake_ti
 
 
 def test_health_ok_without_trouble_is_silent(logger, fake_time):
-    aws.Health(logger, clock=fake_time.clock).ok()
+    boundary.Health(logger, clock=fake_time.clock).ok()
     assert logger.records == []
 
 
 def test_health_warns_once_under_concurrent_trouble(logger):
-    health = aws.Health(logger)
+    health = boundary.Health(logger)
     start = threading.Barrier(16)
 
     def worker():
@@ -421,7 +421,7 @@ def test_health_warns_once_under_concurrent_trouble(logger):
 
 
 def test_client_config_leaves_retries_to_call():
-    config = aws.client_config(max_pool_connections=48)
+    config = boundary.client_config(max_pool_connections=48)
     assert config.retries == {"total_max_attempts": 1, "mode": "standard"}
     assert config.max_pool_connections == 48
     assert "snakemake-executor-plugin-aws-batch" in config.user_agent_extra
@@ -437,11 +437,11 @@ def no_aws_region(monkeypatch, tmp_path):
 
 def test_make_clients_without_region_is_workflow_error(no_aws_region):
     with pytest.raises(WorkflowError, match="--aws-batch-region"):
-        aws.make_clients(region=None, session=boto3.session.Session())
+        boundary.make_clients(region=None, session=boto3.session.Session())
 
 
 def test_make_clients_in_region(no_aws_region):
-    clients = aws.make_clients(
+    clients = boundary.make_clients(
         region="us-west-2", session=boto3.session.Session(), max_pool_connections=7
     )
     assert clients.batch.meta.service_model.service_name == "batch"
@@ -453,5 +453,5 @@ def test_make_clients_in_region(no_aws_region):
 
 @pytest.mark.parametrize("attempt", [1024, 5000])
 def test_backoff_delay_stays_capped_for_any_attempt(attempt):
-    delay = aws.Backoff(base=0.2, cap=20.0).delay(attempt)
+    delay = boundary.Backoff(base=0.2, cap=20.0).delay(attempt)
     assert 0 <= delay <= 20.0

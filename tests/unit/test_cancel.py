@@ -7,11 +7,11 @@ import types
 from fractions import Fraction
 from pathlib import Path
 
-from snakemake_executor_plugin_aws_batch.aws import BatchError
+from snakemake_executor_plugin_aws_batch.aws.boundary import BatchError
 from snakemake_executor_plugin_aws_batch.executor import Executor
-from snakemake_executor_plugin_aws_batch.jobs import ArrayJob, JobBook, JobRecord
-from snakemake_executor_plugin_aws_batch.platform import Resources
-from snakemake_executor_plugin_aws_batch.record import RunRecord
+from snakemake_executor_plugin_aws_batch.jobspec.platform import Resources
+from snakemake_executor_plugin_aws_batch.record.run_record import RunRecord
+from snakemake_executor_plugin_aws_batch.tracking.jobs import ArrayJob, JobBook, JobRecord
 
 from ..fakes import RecordingLogger
 

@@ -9,10 +9,15 @@ from typing import Any
 import pytest
 from snakemake_interface_common.exceptions import WorkflowError
 
-from snakemake_executor_plugin_aws_batch import container as c
-from snakemake_executor_plugin_aws_batch.container import ContainerOptions, Efs, Ulimit, Volume
-from snakemake_executor_plugin_aws_batch.platform import Platform
-from snakemake_executor_plugin_aws_batch.validation import Origin
+from snakemake_executor_plugin_aws_batch.jobspec import container as c
+from snakemake_executor_plugin_aws_batch.jobspec.container import (
+    ContainerOptions,
+    Efs,
+    Ulimit,
+    Volume,
+)
+from snakemake_executor_plugin_aws_batch.jobspec.platform import Platform
+from snakemake_executor_plugin_aws_batch.settings.validation import Origin
 
 FS = "fs-0123456789abcdef0"
 FSAP = "fsap-0123456789abcdef0"

@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from snakemake_interface_common.exceptions import WorkflowError
 
-from snakemake_executor_plugin_aws_batch import coordinator, names
+from snakemake_executor_plugin_aws_batch.detached import coordinator
+from snakemake_executor_plugin_aws_batch.jobspec import names
 
 from ..fakes import RecordingLogger
 
@@ -90,7 +91,7 @@ def test_the_command_quotes_every_argument() -> None:
     first, second = script.splitlines()
     assert "snakemake-executor-plugin-aws-batch==1.2.3" in first
     assert shlex.split(second) == [
-        "exec", "python", "-m", "snakemake_executor_plugin_aws_batch.coordinator_job",
+        "exec", "python", "-m", "snakemake_executor_plugin_aws_batch.detached.coordinator_job",
         "s3://b/src.tar.gz", "s3://b", "--", *args,
     ]  # fmt: skip
 

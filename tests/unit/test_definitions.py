@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from snakemake_executor_plugin_aws_batch import payloads
-from snakemake_executor_plugin_aws_batch.definitions import DefinitionRegistry
-from snakemake_executor_plugin_aws_batch.platform import Platform
-from snakemake_executor_plugin_aws_batch.spec import DefinitionSpec
+from snakemake_executor_plugin_aws_batch.jobspec import payloads
+from snakemake_executor_plugin_aws_batch.jobspec.platform import Platform
+from snakemake_executor_plugin_aws_batch.jobspec.spec import DefinitionSpec
+from snakemake_executor_plugin_aws_batch.submission.definitions import DefinitionRegistry
 
 
 def spec(image: str = "img:1", **changes) -> DefinitionSpec:

@@ -23,14 +23,16 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from snakemake_executor_plugin_aws_batch import arrays, configuration, payloads, spec
+from snakemake_executor_plugin_aws_batch.aws.service import MARKER_VARIABLE
 from snakemake_executor_plugin_aws_batch.executor import Executor
-from snakemake_executor_plugin_aws_batch.jobs import ArrayJob, JobBook, JobRecord
-from snakemake_executor_plugin_aws_batch.platform import Platform
-from snakemake_executor_plugin_aws_batch.record import RunRecord
-from snakemake_executor_plugin_aws_batch.service import MARKER_VARIABLE
-from snakemake_executor_plugin_aws_batch.status import Outcome
-from snakemake_executor_plugin_aws_batch.watcher import Verdict
+from snakemake_executor_plugin_aws_batch.jobspec import payloads, spec
+from snakemake_executor_plugin_aws_batch.jobspec.platform import Platform
+from snakemake_executor_plugin_aws_batch.record.run_record import RunRecord
+from snakemake_executor_plugin_aws_batch.settings import configuration
+from snakemake_executor_plugin_aws_batch.submission import arrays
+from snakemake_executor_plugin_aws_batch.tracking.jobs import ArrayJob, JobBook, JobRecord
+from snakemake_executor_plugin_aws_batch.tracking.round import Verdict
+from snakemake_executor_plugin_aws_batch.tracking.status import Outcome
 
 from ..fakes import RecordingLogger
 

@@ -10,7 +10,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from snakemake_interface_common.exceptions import WorkflowError
 
-from snakemake_executor_plugin_aws_batch import names
+from snakemake_executor_plugin_aws_batch.jobspec import names
 
 from ..fakes import VALID_NAME
 

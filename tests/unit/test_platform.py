@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from snakemake_interface_common.exceptions import WorkflowError
 
-from snakemake_executor_plugin_aws_batch.platform import (
+from snakemake_executor_plugin_aws_batch.jobspec.platform import (
     FARGATE_MEMORY,
     Platform,
     Request,

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from snakemake_executor_plugin_aws_batch.platform import Platform
-from snakemake_executor_plugin_aws_batch.queues import queue_facts
+from snakemake_executor_plugin_aws_batch.aws.queues import queue_facts
+from snakemake_executor_plugin_aws_batch.jobspec.platform import Platform
 
 QUEUE = {"jobQueueName": "q", "state": "ENABLED", "status": "VALID"}
 

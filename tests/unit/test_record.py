@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from snakemake_executor_plugin_aws_batch import record
-from snakemake_executor_plugin_aws_batch.aws import BatchError
+from snakemake_executor_plugin_aws_batch.aws.boundary import BatchError
+from snakemake_executor_plugin_aws_batch.record import run_record as record
 
 T0 = 1_764_684_901_000  # 2025-12-02T14:15:01Z in ms
 
@@ -214,7 +214,7 @@ def test_a_record_that_cannot_be_written_warns_once_and_loses_no_job(tmp_path: P
 def test_an_unwritable_run_record_setting_is_refused_naming_it(tmp_path: Path) -> None:
     from snakemake_interface_common.exceptions import WorkflowError
 
-    from snakemake_executor_plugin_aws_batch.record import open_run_record
+    from snakemake_executor_plugin_aws_batch.record.run_record import open_run_record
 
     blocked = tmp_path / "file"
     blocked.write_text("not a folder")
@@ -229,8 +229,8 @@ def test_a_fractional_vcpu_is_written_as_a_decimal_and_counted() -> None:
     from fractions import Fraction
     from types import SimpleNamespace
 
-    from snakemake_executor_plugin_aws_batch.jobs import JobRecord
-    from snakemake_executor_plugin_aws_batch.platform import Resources
+    from snakemake_executor_plugin_aws_batch.jobspec.platform import Resources
+    from snakemake_executor_plugin_aws_batch.tracking.jobs import JobRecord
 
     job = SimpleNamespace(name="small", jobid=7, wildcards_dict={"sample": "A"})
     fargate = JobRecord("snakejob-small-1", "small", "q", Resources(Fraction(1, 4), 512, 0))

@@ -14,11 +14,11 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from snakemake_executor_plugin_aws_batch import aws
-from snakemake_executor_plugin_aws_batch import service as service_module
-from snakemake_executor_plugin_aws_batch.aws import BatchError, Clients
-from snakemake_executor_plugin_aws_batch.platform import Platform
-from snakemake_executor_plugin_aws_batch.service import MARKER_VARIABLE, BatchService
+from snakemake_executor_plugin_aws_batch.aws import boundary
+from snakemake_executor_plugin_aws_batch.aws import service as service_module
+from snakemake_executor_plugin_aws_batch.aws.boundary import BatchError, Clients
+from snakemake_executor_plugin_aws_batch.aws.service import MARKER_VARIABLE, BatchService
+from snakemake_executor_plugin_aws_batch.jobspec.platform import Platform
 
 from ..fakes import RecordingLogger
 
@@ -237,7 +237,7 @@ def test_an_array_without_children_in_a_status_has_none(
 def test_a_throttled_list_of_children_is_asked_again(
     stubbed: tuple[BatchService, Stubber], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(aws.Backoff, "delay", lambda self, attempt: 0.0)
+    monkeypatch.setattr(boundary.Backoff, "delay", lambda self, attempt: 0.0)
     service, stubber = stubbed
     stubber.add_client_error(
         "list_jobs", service_error_code="TooManyRequestsException", http_status_code=429

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from snakemake_interface_common.exceptions import WorkflowError
 
-from snakemake_executor_plugin_aws_batch.sources import (
+from snakemake_executor_plugin_aws_batch.detached.sources import (
     MAX_SOURCE_FILE_BYTES,
     archive,
     check_size,

@@ -11,9 +11,15 @@ from typing import Any
 import pytest
 from snakemake_interface_common.exceptions import WorkflowError
 
-from snakemake_executor_plugin_aws_batch import configuration, resources, spec
-from snakemake_executor_plugin_aws_batch.container import ContainerOptions, Efs, Ulimit, Volume
-from snakemake_executor_plugin_aws_batch.platform import Platform, Resources
+from snakemake_executor_plugin_aws_batch.jobspec import spec
+from snakemake_executor_plugin_aws_batch.jobspec.container import (
+    ContainerOptions,
+    Efs,
+    Ulimit,
+    Volume,
+)
+from snakemake_executor_plugin_aws_batch.jobspec.platform import Platform, Resources
+from snakemake_executor_plugin_aws_batch.settings import configuration, resources
 
 from ..factories import GUIDE_CONDITIONAL_RETRY
 

@@ -10,8 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from snakemake_interface_common.exceptions import WorkflowError
 
-from snakemake_executor_plugin_aws_batch import configuration, resources, spec
-from snakemake_executor_plugin_aws_batch.platform import FARGATE_MEMORY, Platform
+from snakemake_executor_plugin_aws_batch.jobspec import spec
+from snakemake_executor_plugin_aws_batch.jobspec.platform import FARGATE_MEMORY, Platform
+from snakemake_executor_plugin_aws_batch.settings import configuration, resources
 
 EXEC_ROLE = "arn:aws:iam::123456789012:role/ecsTaskExecutionRole"
 SM = "arn:aws:secretsmanager:us-west-2:123456789012:secret:"

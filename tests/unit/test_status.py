@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from snakemake_executor_plugin_aws_batch import status
+from snakemake_executor_plugin_aws_batch.tracking import status
 
 SPOT_REASON = "Host EC2 (instance i-0123456789abcdef0) terminated."
 

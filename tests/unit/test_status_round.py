@@ -7,12 +7,12 @@ import contextlib
 from fractions import Fraction
 from typing import Any
 
-from snakemake_executor_plugin_aws_batch.aws import BatchError
-from snakemake_executor_plugin_aws_batch.jobs import JobRecord
-from snakemake_executor_plugin_aws_batch.platform import Platform, Resources
-from snakemake_executor_plugin_aws_batch.queues import QueueFacts
-from snakemake_executor_plugin_aws_batch.status import LogLocation, Outcome
-from snakemake_executor_plugin_aws_batch.watcher import Verdict, Watcher
+from snakemake_executor_plugin_aws_batch.aws.boundary import BatchError
+from snakemake_executor_plugin_aws_batch.aws.queues import QueueFacts
+from snakemake_executor_plugin_aws_batch.jobspec.platform import Platform, Resources
+from snakemake_executor_plugin_aws_batch.tracking.jobs import JobRecord
+from snakemake_executor_plugin_aws_batch.tracking.round import Verdict, Watcher
+from snakemake_executor_plugin_aws_batch.tracking.status import LogLocation, Outcome
 
 from ..fakes import RecordingLogger
 

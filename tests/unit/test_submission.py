@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from snakemake_interface_common.exceptions import WorkflowError
 
-from snakemake_executor_plugin_aws_batch.aws import BatchError
-from snakemake_executor_plugin_aws_batch.jobs import ArrayJob, JobRecord
-from snakemake_executor_plugin_aws_batch.submission import RateLimiter, Submitter
+from snakemake_executor_plugin_aws_batch.aws.boundary import BatchError
+from snakemake_executor_plugin_aws_batch.submission.submitter import RateLimiter, Submitter
+from snakemake_executor_plugin_aws_batch.tracking.jobs import ArrayJob, JobRecord
 
 from ..factories import job_spec, record
 from ..fakes import FakeTime

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from snakemake_executor_plugin_aws_batch import timeline
+from snakemake_executor_plugin_aws_batch.record import timeline
 
 
 def row(jobid: str, rule: str = "align", **values: str) -> dict[str, str]:

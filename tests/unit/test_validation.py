@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from snakemake_interface_common.exceptions import WorkflowError
 
-from snakemake_executor_plugin_aws_batch import validation as v
+from snakemake_executor_plugin_aws_batch.settings import validation as v
 
 from ..factories import GUIDE_CONDITIONAL_RETRY
 

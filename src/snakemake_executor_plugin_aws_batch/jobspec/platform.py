@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
-from .validation import Origin, invalid
+from ..settings.validation import Origin, invalid
 
 EC2_MIN_MEMORY_MIB = 1024
 FARGATE_MIN_EPHEMERAL_GIB = 21

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 
 from snakemake_interface_common.exceptions import WorkflowError
 
-from . import container, validation
-from .container import Volume
+from ..jobspec import container
+from ..jobspec.container import Volume
+from . import validation
 from .validation import Origin, invalid
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from .platform import Resources
+from ..jobspec.platform import Resources
 
 
 @dataclass(eq=False, slots=True)

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..settings.validation import Origin, integer, invalid, parse_json
 from .platform import Platform
-from .validation import Origin, integer, invalid, parse_json
 
 # The rule resources held here (resources.py lists them with every other one).
 SHARED_MEMORY_MB = "aws_batch_shared_memory_mb"

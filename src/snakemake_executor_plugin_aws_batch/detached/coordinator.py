@@ -15,9 +15,9 @@ from dataclasses import dataclass, fields
 
 from snakemake_interface_common.exceptions import WorkflowError
 
-from . import names
-from .aws import Logger
-from .environment import job_environment
+from ..aws.boundary import Logger
+from ..jobspec import names
+from ..jobspec.environment import job_environment
 
 COORDINATOR_PREFIX = "snakemake-coordinator"
 # Where a detached run keeps its things, below the default storage prefix.
@@ -110,7 +110,9 @@ def results_url(prefix: str, job_id: str) -> str:
 def command(sources: str, prefix: str, args: Sequence[str], plugin_version: str) -> list[str]:
     """The coordinator's command: the plugin (installed when the image lacks it), then
     ``coordinator_job``, which fetches ``sources`` and runs Snakemake with ``args``."""
-    job = shlex.join(["python", "-m", f"{MODULE}.coordinator_job", sources, prefix, "--", *args])
+    job = shlex.join(
+        ["python", "-m", f"{MODULE}.detached.coordinator_job", sources, prefix, "--", *args]
+    )
     script = (
         f"python -c 'import {MODULE}' 2>/dev/null || "
         f"python -m pip install --quiet {shlex.quote(f'{PLUGIN}=={plugin_version}')}\n"

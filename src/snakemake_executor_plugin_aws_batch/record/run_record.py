@@ -20,10 +20,10 @@ from typing import Any
 from snakemake_interface_common.exceptions import WorkflowError
 from snakemake_interface_executor_plugins.jobs import JobExecutorInterface
 
+from ..aws.boundary import BatchError
+from ..tracking.jobs import JobRecord
+from ..tracking.status import Outcome
 from . import timeline
-from .aws import BatchError
-from .jobs import JobRecord
-from .status import Outcome
 
 COLUMNS = timeline.COLUMNS  # the columns of jobs.tsv, in order
 Row = dict[str, str]

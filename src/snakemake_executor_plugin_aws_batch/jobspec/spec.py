@@ -14,11 +14,9 @@ from typing import Any, TypeVar
 
 from snakemake_interface_common.exceptions import WorkflowError
 
-from . import container, names, validation
-from .configuration import GlobalConfig, definition_settings, secrets_need_execution_role
-from .container import ContainerOptions
-from .platform import Platform, Request, Resources, ephemeral_storage_gib, fit
-from .resources import (
+from ..settings import validation
+from ..settings.configuration import GlobalConfig, definition_settings, secrets_need_execution_role
+from ..settings.resources import (
     ALIASES,
     CONSUMABLE_RESOURCES,
     CONTAINER_IMAGE,
@@ -42,7 +40,10 @@ from .resources import (
     resource_names,
     static_values,
 )
-from .validation import Origin, invalid
+from ..settings.validation import Origin, invalid
+from . import container, names
+from .container import ContainerOptions
+from .platform import Platform, Request, Resources, ephemeral_storage_gib, fit
 
 T = TypeVar("T")
 

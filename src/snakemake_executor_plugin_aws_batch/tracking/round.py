@@ -13,11 +13,11 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from . import arrays
-from .aws import BatchError, Logger
+from ..aws.boundary import BatchError, Logger
+from ..aws.queues import QueueFacts
+from ..jobspec.platform import Resources
+from ..submission import arrays
 from .jobs import ArrayJob, JobRecord
-from .platform import Resources
-from .queues import QueueFacts
 from .status import (
     LogLocation,
     Outcome,

@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .container import architecture_of
-from .platform import Platform
+from ..jobspec.container import architecture_of
+from ..jobspec.platform import Platform
 
 FARGATE_TYPES = frozenset({"FARGATE", "FARGATE_SPOT"})
 

@@ -13,7 +13,8 @@ from typing import Any
 
 from snakemake_interface_common.exceptions import WorkflowError
 
-from . import container, validation
+from ..jobspec import container
+from . import validation
 from .validation import Origin, invalid
 
 # The per-rule resources of the user guide, and the names of the earlier plugin

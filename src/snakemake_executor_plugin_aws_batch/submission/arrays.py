@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .payloads import MAX_CONTAINER_OVERRIDES, MAX_SUBMIT_PAYLOAD
+from ..jobspec.payloads import MAX_CONTAINER_OVERRIDES, MAX_SUBMIT_PAYLOAD
 
 INDEX_VARIABLE = "AWS_BATCH_JOB_ARRAY_INDEX"
 MIN_SIZE = 2  # AWS's smallest array

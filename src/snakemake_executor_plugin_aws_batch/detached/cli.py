@@ -24,13 +24,14 @@ from typing import Any
 
 from snakemake_interface_common.exceptions import WorkflowError
 
-from . import coordinator, payloads, sources
-from .aws import make_clients
-from .objects import ObjectStore
-from .platform import Platform
-from .service import BatchService
-from .spec import DefinitionSpec
-from .status import DEFAULT_LOG_GROUP, log_location
+from ..aws.boundary import make_clients
+from ..aws.objects import ObjectStore
+from ..aws.service import BatchService
+from ..jobspec import payloads
+from ..jobspec.platform import Platform
+from ..jobspec.spec import DefinitionSpec
+from ..tracking.status import DEFAULT_LOG_GROUP, log_location
+from . import coordinator, sources
 
 FINISHED = ("SUCCEEDED", "FAILED")
 STATUSES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED")
@@ -191,7 +192,7 @@ def check_workflow(args: Sequence[str], folder: Path) -> None:
 
 
 def settings_variables() -> frozenset[str]:
-    from . import ExecutorSettings  # noqa: PLC0415 (the package imports the executor)
+    from .. import ExecutorSettings  # noqa: PLC0415 (the package imports the executor)
 
     return coordinator.setting_variables(f.name for f in fields(ExecutorSettings))
 

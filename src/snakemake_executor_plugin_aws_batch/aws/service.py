@@ -16,9 +16,11 @@ from typing import Any, Protocol
 
 from snakemake_interface_common.exceptions import WorkflowError
 
-from . import payloads
-from .arrays import Finished
-from .aws import (
+from ..jobspec import payloads
+from ..jobspec.platform import Platform
+from ..submission.arrays import Finished
+from ..tracking.status import LogLocation
+from .boundary import (
     AmbiguousError,
     AwsError,
     Backoff,
@@ -29,9 +31,7 @@ from .aws import (
     Logger,
     call,
 )
-from .platform import Platform
 from .queues import QueueFacts, queue_facts
-from .status import LogLocation
 
 # How long each kind of call keeps retrying transient failures, in seconds.
 SUBMIT_PATIENCE = 30 * 60

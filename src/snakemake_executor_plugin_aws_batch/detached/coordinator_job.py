@@ -1,6 +1,6 @@
 """What a coordinator job runs in its container (``snakemake-aws-batch run`` submits it):
 
-    python -m snakemake_executor_plugin_aws_batch.coordinator_job SOURCES PREFIX -- ARGS...
+    python -m snakemake_executor_plugin_aws_batch.detached.coordinator_job SOURCES PREFIX -- ARGS...
 
 It fetches the workflow's sources from ``SOURCES`` (an ``s3://`` URL), unpacks them in a
 fresh folder, runs ``snakemake ARGS`` there with the workers tagged with this job's id,
@@ -22,8 +22,8 @@ from pathlib import Path
 
 from snakemake_interface_common.exceptions import WorkflowError
 
+from ..aws.objects import ObjectStore, join
 from . import coordinator, sources
-from .objects import ObjectStore, join
 
 logger = logging.getLogger("snakemake-aws-batch-coordinator")
 WORKFLOW_FOLDER = "workflow"

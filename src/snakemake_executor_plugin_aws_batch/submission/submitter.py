@@ -10,9 +10,9 @@ from typing import Any, Protocol
 
 from snakemake_interface_common.exceptions import WorkflowError
 
-from . import payloads
-from .service import Pace
-from .spec import DefinitionSpec, JobSpec
+from ..aws.service import Pace
+from ..jobspec import payloads
+from ..jobspec.spec import DefinitionSpec, JobSpec
 
 PACING_MARGIN = 0.95
 NOT_SUBMITTED = "Not submitted: the workflow was cancelled."

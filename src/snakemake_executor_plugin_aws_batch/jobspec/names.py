@@ -9,7 +9,7 @@ import re
 import uuid
 from typing import Any
 
-from .validation import Origin, invalid
+from ..settings.validation import Origin, invalid
 
 MAX_NAME_LENGTH = 128
 _NOT_ALLOWED = re.compile(r"[^A-Za-z0-9_-]+")

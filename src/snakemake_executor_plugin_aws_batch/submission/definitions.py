@@ -6,8 +6,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from . import payloads
-from .spec import DefinitionSpec
+from ..jobspec import payloads
+from ..jobspec.spec import DefinitionSpec
 
 Lookup = Callable[[str], "str | None"]  # definition name -> ARN of an ACTIVE revision
 Register = Callable[[dict[str, Any]], str]  # request -> ARN

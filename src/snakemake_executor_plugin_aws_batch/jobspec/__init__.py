@@ -1,0 +1,1 @@
+"""One job's spec and its AWS Batch requests: resources fitted to a platform, names, container options, payloads."""

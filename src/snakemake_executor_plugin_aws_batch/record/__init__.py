@@ -1,0 +1,1 @@
+"""The run record: jobs.tsv, summary.json and the timeline page."""

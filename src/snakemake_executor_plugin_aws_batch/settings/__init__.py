@@ -1,0 +1,1 @@
+"""Settings and their checks: every value a user gives, checked before anything is submitted."""

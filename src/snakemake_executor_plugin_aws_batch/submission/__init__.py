@@ -1,0 +1,1 @@
+"""Handing jobs to AWS Batch: the paced submitter, array jobs, job definitions."""

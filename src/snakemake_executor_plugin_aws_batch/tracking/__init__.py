@@ -1,0 +1,1 @@
+"""What is kept per job and what its AWS Batch state means: the status round and outcomes."""
