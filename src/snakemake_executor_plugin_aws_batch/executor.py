@@ -20,16 +20,15 @@ from .aws.boundary import BatchError
 from .aws.service import BatchService
 from .jobspec import payloads, spec
 from .jobspec.environment import job_environment
-from .record.run_record import (
+from .record.rows import (
     CANCELLED,
     NOT_SUBMITTED,
-    finish,
     first_line,
-    open_run_record,
     row_for,
     status_without_description,
-    summary_table,
 )
+from .record.run_record import finish, open_run_record
+from .record.summary import summary_table
 from .settings import configuration
 from .settings.resources import JOB_RESOURCES
 from .submission import arrays

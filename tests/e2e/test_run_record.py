@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from snakemake_executor_plugin_aws_batch.record.run_record import COLUMNS
+from snakemake_executor_plugin_aws_batch.record.rows import COLUMNS
 
 from ..browser import chromium as browser
 from ..browser.chromium import Dom

@@ -18,6 +18,7 @@ from snakemake_interface_common.exceptions import WorkflowError
 from snakemake_executor_plugin_aws_batch.aws.service import MARKER_VARIABLE
 from snakemake_executor_plugin_aws_batch.jobspec import payloads
 from snakemake_executor_plugin_aws_batch.submission import arrays
+from snakemake_executor_plugin_aws_batch.tracking import status
 
 from ..factories import job_spec
 
@@ -356,4 +357,4 @@ def parent(status="PENDING", size=10, **summary):
     ],
 )
 def test_children_are_looked_at_only_when_one_may_have_finished(described, known, expected):
-    assert arrays.children_may_have_finished(described, known) is expected
+    assert status.children_may_have_finished(described, known) is expected

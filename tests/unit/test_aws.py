@@ -196,7 +196,9 @@ class Forever:
 def clock(monkeypatch):
     """boundary.call reads time.monotonic for its deadline: let the fake clock answer."""
     fake = FakeTime(start=1000.0)
-    monkeypatch.setattr(boundary, "time", types.SimpleNamespace(monotonic=fake.clock, sleep=fake.sleep))
+    monkeypatch.setattr(
+        boundary, "time", types.SimpleNamespace(monotonic=fake.clock, sleep=fake.sleep)
+    )
     return fake
 
 

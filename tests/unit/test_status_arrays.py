@@ -13,10 +13,14 @@ from typing import Any
 from snakemake_executor_plugin_aws_batch.aws.boundary import BatchError
 from snakemake_executor_plugin_aws_batch.aws.queues import QueueFacts
 from snakemake_executor_plugin_aws_batch.jobspec.platform import Platform, Resources
-from snakemake_executor_plugin_aws_batch.submission.arrays import FINISHED, Finished
 from snakemake_executor_plugin_aws_batch.tracking.jobs import ArrayJob, JobRecord
 from snakemake_executor_plugin_aws_batch.tracking.round import Verdict, Watcher
-from snakemake_executor_plugin_aws_batch.tracking.status import LogLocation, Outcome
+from snakemake_executor_plugin_aws_batch.tracking.status import (
+    FINISHED,
+    Finished,
+    LogLocation,
+    Outcome,
+)
 
 from ..fakes import RecordingLogger
 

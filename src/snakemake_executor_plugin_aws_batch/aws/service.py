@@ -18,8 +18,7 @@ from snakemake_interface_common.exceptions import WorkflowError
 
 from ..jobspec import payloads
 from ..jobspec.platform import Platform
-from ..submission.arrays import Finished
-from ..tracking.status import LogLocation
+from ..tracking.status import Finished, LogLocation
 from .boundary import (
     AmbiguousError,
     AwsError,

@@ -30,11 +30,10 @@ from ..aws.service import BatchService
 from ..jobspec import payloads
 from ..jobspec.platform import Platform
 from ..jobspec.spec import DefinitionSpec
+from ..tracking import status
 from ..tracking.status import DEFAULT_LOG_GROUP, log_location
 from . import coordinator, sources
 
-FINISHED = ("SUCCEEDED", "FAILED")
-STATUSES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED")
 WORKER_QUEUE_TAG = "snakemake-aws-batch-worker-queue"
 DEFAULT_VCPU = 1.0
 DEFAULT_MEMORY_MIB = 2048
@@ -311,7 +310,7 @@ class Commands:
                     self.out(line)
             if not forever and not lines:
                 return 0
-            if job["status"] in FINISHED and not lines:
+            if job["status"] in status.FINISHED and not lines:
                 reason = f": {job['statusReason']}" if job.get("statusReason") else ""
                 code = exit_code(job)
                 self.out(f"Coordinator {job_id} ended {job['status']}{reason} (exit code {code}).")
@@ -329,7 +328,7 @@ class Commands:
             return 0
         counts = self.worker_counts(job_id, queue, int(job.get("createdAt") or 0))
         self.out(f"Its worker jobs on {queue}:")
-        for name in STATUSES:
+        for name in status.STATES:
             self.out(f"  {name:<10} {counts.get(name, 0)}")
         return 0
 
@@ -350,7 +349,7 @@ class Commands:
 
     def cancel(self, job_id: str) -> int:
         job = self.job(job_id)
-        if job["status"] in FINISHED:
+        if job["status"] in status.FINISHED:
             self.out(f"Coordinator {job_id} has already ended: {job['status']}.")
             return 0
         self.service.terminate(job_id, CANCEL_REASON)
@@ -362,10 +361,11 @@ class Commands:
 
 
 def exit_code(job: Mapping[str, Any]) -> int:
-    code = (job.get("container") or {}).get("exitCode")
-    if isinstance(code, int):
+    """The coordinator's exit code, for this command's own: 1 for a failure without one."""
+    code = status.exit_code(job)
+    if code is not None:
         return code
-    return 0 if job.get("status") == "SUCCEEDED" else 1
+    return 0 if status.outcome(job) is status.Outcome.SUCCEEDED else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,16 +1,10 @@
-"""The run record: one row per Snakemake job, a usage summary per rule, a timeline page.
-
-Rows are built from what the plugin already knows (the job it handed over, the
-description AWS Batch gave when the job finished); :class:`RunRecord` appends each
-finished row to ``jobs.tsv`` as the run goes and writes the whole record at the end.
-Nothing secret goes in: no environment, no command, no secret value.
-"""
+"""The run record of one run, in a folder of its own: ``jobs.tsv`` as jobs finish,
+``summary.json`` and ``timeline.html`` at the end (see :mod:`.rows`, :mod:`.summary`)."""
 
 from __future__ import annotations
 
 import json
 import os
-import statistics
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -18,213 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from snakemake_interface_common.exceptions import WorkflowError
-from snakemake_interface_executor_plugins.jobs import JobExecutorInterface
 
 from ..aws.boundary import BatchError
-from ..tracking.jobs import JobRecord
-from ..tracking.status import Outcome
 from . import timeline
+from .rows import Row, by_submission, cell, complete, now, tsv, with_description, with_durations
+from .summary import summarize
 
-COLUMNS = timeline.COLUMNS  # the columns of jobs.tsv, in order
-Row = dict[str, str]
-NOT_SUBMITTED = "NOT_SUBMITTED"
-CANCELLED = "CANCELLED"
-SHOWN_RULES = 20  # rules in the table printed at the end; summary.json has them all
-
-
-# Rows ---------------------------------------------------------------------------------
-
-
-def iso(moment: datetime | None) -> str:
-    """ISO 8601 in UTC with milliseconds, ``2026-12-02T14:15:01.123Z``; empty for None."""
-    if moment is None:
-        return ""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _from_ms(value: object) -> datetime | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-        return datetime.fromtimestamp(value / 1000, tz=UTC)
-    return None
-
-
-def new_row(**values: object) -> Row:
-    """A row with every column, the ones given filled in."""
-    unknown = set(values) - set(COLUMNS)
-    if unknown:
-        raise ValueError(f"not record columns: {sorted(unknown)}")
-    return {column: _text(values.get(column)) for column in COLUMNS}
-
-
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    text = str(value)
-    return " ".join(text.split()) if any(c in text for c in "\t\n\r") else text
-
-
-def with_description(row: Mapping[str, str], job: Mapping[str, Any]) -> Row:
-    """``row`` brought up to date from a DescribeJobs description (or a ListJobs summary)."""
-    updated = dict(row)
-    container = job.get("container") or {}
-    attempts = job.get("attempts")
-    exit_code = container.get("exitCode")
-    if exit_code is None and attempts:
-        exit_code = (attempts[-1].get("container") or {}).get("exitCode")
-    stream = container.get("logStreamName")
-    if not stream and attempts:
-        stream = (attempts[-1].get("container") or {}).get("logStreamName")
-    found = {
-        "batch_job_id": job.get("jobId"),
-        "status": job.get("status"),
-        "exit_code": exit_code,
-        "status_reason": job.get("statusReason"),
-        "attempts": len(attempts) if attempts is not None else None,
-        "log_stream": stream,
-    }
-    for column, value in found.items():
-        if value is not None and value != "":
-            updated[column] = _text(value)
-    created, started, stopped = (
-        _from_ms(job.get(k)) for k in ("createdAt", "startedAt", "stoppedAt")
-    )
-    if created is not None:
-        updated["submitted_at"] = iso(created)
-    if started is not None:
-        updated["started_at"] = iso(started)
-    if stopped is not None:
-        updated["stopped_at"] = iso(stopped)
-    return with_durations(updated)
-
-
-def with_durations(row: Mapping[str, str]) -> Row:
-    """``queued_s`` (submission to start) and ``run_s`` (start to stop), where known."""
-    updated = dict(row)
-    submitted, started, stopped = (
-        _parse(row[k]) for k in ("submitted_at", "started_at", "stopped_at")
-    )
-    updated["queued_s"] = _seconds(submitted, started)
-    updated["run_s"] = _seconds(started, stopped)
-    return updated
-
-
-def _parse(text: str) -> datetime | None:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
-
-
-def _seconds(start: datetime | None, end: datetime | None) -> str:
-    if start is None or end is None:
-        return ""
-    return f"{max(0.0, (end - start).total_seconds()):.3f}"
-
-
-def complete(row: Mapping[str, str]) -> bool:
-    """Whether a finished row came from a full description: only DescribeJobs gives
-    attempts (a ListJobs summary, for an array child, does not)."""
-    return bool(row["attempts"])
-
-
-def tsv(rows: Iterable[Mapping[str, str]], *, header: bool = True) -> str:
-    lines = ["\t".join(COLUMNS)] if header else []
-    lines += ["\t".join(row[column] for column in COLUMNS) for row in rows]
-    return "".join(line + "\n" for line in lines)
-
-
-def by_submission(rows: Iterable[Row]) -> list[Row]:
-    return sorted(rows, key=lambda row: (row["submitted_at"] or "~", _number(row["jobid"])))
-
-
-def _number(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        return float("inf")
-
-
-# Summary ----------------------------------------------------------------------------
-
-
-def summarize(rows: Sequence[Mapping[str, str]]) -> dict[str, Any]:
-    """Per rule and in total: jobs, failed, median queue wait and run time, resource-hours."""
-    rules: dict[str, list[Mapping[str, str]]] = {}
-    for row in rows:
-        rules.setdefault(row["rule"], []).append(row)
-    return {
-        "rules": {rule: _usage(members) for rule, members in sorted(rules.items())},
-        "total": _usage(rows),
-    }
-
-
-def _usage(rows: Sequence[Mapping[str, str]]) -> dict[str, Any]:
-    waits = [float(row["queued_s"]) for row in rows if row["queued_s"]]
-    runs = [float(row["run_s"]) for row in rows if row["run_s"]]
-
-    def hours(column: str, scale: float = 1.0) -> float:
-        total = sum(
-            _number_or_zero(row[column]) * float(row["run_s"]) for row in rows if row["run_s"]
-        )
-        return round(total / scale / 3600, 4)
-
-    return {
-        "jobs": len(rows),
-        "failed": sum(row["status"] == "FAILED" for row in rows),
-        "not_submitted": sum(row["status"] == NOT_SUBMITTED for row in rows),
-        "cancelled": sum(row["status"] == CANCELLED for row in rows),
-        "median_queue_s": round(statistics.median(waits), 3) if waits else None,
-        "median_run_s": round(statistics.median(runs), 3) if runs else None,
-        "vcpu_hours": hours("vcpu"),
-        "memory_gib_hours": hours("memory_mib", 1024),
-        "gpu_hours": hours("gpu"),
-    }
-
-
-def _number_or_zero(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        return 0.0
-
-
-def summary_table(summary: Mapping[str, Any]) -> list[str]:
-    """The lines printed at the end of the run: one per rule (the largest first), a total."""
-    header = (
-        "rule",
-        "jobs",
-        "failed",
-        "median queue",
-        "median run",
-        "vCPU-h",
-        "mem GiB-h",
-        "GPU-h",
-    )
-    rules = sorted(summary["rules"].items(), key=lambda item: -item[1]["vcpu_hours"])
-    rows = [(rule, usage) for rule, usage in rules[:SHOWN_RULES]]
-    body = [_cells(name, usage) for name, usage in rows]
-    if len(rules) > SHOWN_RULES:
-        body.append((f"({len(rules) - SHOWN_RULES} more rules)", "", "", "", "", "", "", ""))
-    body.append(_cells("total", summary["total"]))
-    widths = [max(len(line[i]) for line in (header, *body)) for i in range(len(header))]
-    return ["  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
-            for line in (header, *body)]  # fmt: skip
-
-
-def _cells(name: str, usage: Mapping[str, Any]) -> tuple[str, ...]:
-    def duration(seconds: float | None) -> str:
-        return "-" if seconds is None else f"{seconds:.1f} s"
-
-    return (
-        name,
-        str(usage["jobs"]),
-        str(usage["failed"]),
-        duration(usage["median_queue_s"]),
-        duration(usage["median_run_s"]),
-        f"{usage['vcpu_hours']:.3f}",
-        f"{usage['memory_gib_hours']:.3f}",
-        f"{usage['gpu_hours']:.3f}",
-    )
-
-
-# The folder -----------------------------------------------------------------------------
+RUN_RECORD = ".snakemake/aws-batch"  # where run records go, under the working directory
 
 
 def run_folder(base: Path, started: datetime) -> Path:
@@ -266,7 +60,7 @@ class RunRecord:
     def set(self, key: object, **values: object) -> None:
         with self._lock:
             if key in self._rows:
-                self._rows[key].update({k: _text(v) for k, v in values.items()})
+                self._rows[key].update({k: cell(v) for k, v in values.items()})
 
     def finished(self, key: object, job: Mapping[str, Any] | None = None, **values: object) -> None:
         """A job ended: its row from AWS's description and ``values``, appended to jobs.tsv."""
@@ -276,7 +70,7 @@ class RunRecord:
                 return
             if job is not None:
                 row = with_description(row, job)
-            row.update({k: _text(v) for k, v in values.items()})
+            row.update({k: cell(v) for k, v in values.items()})
             row = with_durations(row)
             self._rows[key] = row
             self._finished.add(key)
@@ -346,55 +140,6 @@ def finish(
             except BatchError:  # the record is written with what is known
                 break
     return record.write(title)
-
-
-# From the executor's jobs ----------------------------------------------------------------
-
-RUN_RECORD = ".snakemake/aws-batch"  # where run records go, under the working directory
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def first_line(text: str) -> str:
-    return text.strip().splitlines()[0] if text.strip() else ""
-
-
-def row_for(
-    job: JobExecutorInterface, *, record_of: JobRecord | None = None, **values: object
-) -> Row:
-    """A job's first row: what is known when it is handed over (or refused)."""
-    wildcards = getattr(job, "wildcards_dict", None) or {}
-    facts: dict[str, object] = {}
-    if record_of is not None:
-        facts = {
-            "job_name": record_of.name,
-            "queue": record_of.queue,
-            "vcpu": f"{float(record_of.resources.vcpu):g}",  # 0.25, not 1/4
-            "memory_mib": record_of.resources.memory_mib,
-            "gpu": record_of.resources.gpu,
-            "submitted_at": iso(now()),
-        }
-    return new_row(
-        rule=job.name,
-        wildcards=",".join(f"{k}={v}" for k, v in wildcards.items()),
-        jobid=job.jobid,
-        **facts,
-        **values,
-    )
-
-
-def status_without_description(
-    job: JobRecord, result: Outcome, message: str | None, described: Mapping[str, Any] | None
-) -> dict[str, object]:
-    """The status columns of a job that ended without a description to read them from."""
-    if described is not None:
-        return {}
-    if job.error is not None:
-        return {"status": NOT_SUBMITTED, "status_reason": first_line(job.error)}
-    status = "SUCCEEDED" if result is Outcome.SUCCEEDED else "FAILED"
-    return {"status": status, "status_reason": first_line(message or "")}
 
 
 def open_run_record(base: str | None, warn: Callable[[str], None]) -> RunRecord:

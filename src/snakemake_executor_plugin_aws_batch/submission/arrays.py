@@ -17,7 +17,7 @@ import json
 import shlex
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from ..jobspec.payloads import MAX_CONTAINER_OVERRIDES, MAX_SUBMIT_PAYLOAD
 
@@ -150,25 +150,3 @@ def groups(keys: Sequence[str | None], min_size: int) -> tuple[list[list[int]], 
     grouped = [members for members in by_key.values() if min_size > 0 and len(members) >= wanted]
     in_arrays = {position for members in grouped for position in members}
     return grouped, [position for position in range(len(keys)) if position not in in_arrays]
-
-
-# Status -----------------------------------------------------------------------------
-
-Finished = Literal["SUCCEEDED", "FAILED"]
-FINISHED: tuple[Finished, ...] = ("SUCCEEDED", "FAILED")
-
-
-def children_may_have_finished(parent: Mapping[str, Any], known_finished: int) -> bool:
-    """Whether a status round must look at an array's children, from its parent alone.
-
-    The parent's ``statusSummary`` counts its children by state; AWS updates it a
-    little after the children change (``statusSummaryLastUpdatedAt``), so it may lag.
-    A parent that has itself finished (SUCCEEDED, or FAILED because a child failed)
-    is looked at until every child is known, whatever its summary says.
-    """
-    summary = parent.get("arrayProperties", {}).get("statusSummary", {})
-    finished = sum(int(summary.get(state, 0)) for state in FINISHED)
-    size = int(parent.get("arrayProperties", {}).get("size", 0))
-    if known_finished >= size > 0:
-        return False
-    return finished > known_finished or parent.get("status") in FINISHED

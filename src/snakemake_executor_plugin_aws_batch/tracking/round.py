@@ -16,16 +16,19 @@ from typing import Any, Protocol
 from ..aws.boundary import BatchError, Logger
 from ..aws.queues import QueueFacts
 from ..jobspec.platform import Resources
-from ..submission import arrays
 from .jobs import ArrayJob, JobRecord
 from .status import (
+    FINISHED,
+    Finished,
     LogLocation,
     Outcome,
+    children_may_have_finished,
     chunks,
     failure_message,
     log_location,
     outcome,
     runnable_warning,
+    unfinished_children,
 )
 
 
@@ -45,7 +48,7 @@ class StatusService(Protocol):
 
     def describe(self, job_ids: Sequence[str]) -> list[dict[str, Any]]: ...
 
-    def children(self, array_id: str, status: arrays.Finished) -> list[int]: ...
+    def children(self, array_id: str, status: Finished) -> list[int]: ...
 
     def log_tail(self, location: LogLocation) -> list[str]: ...
 
@@ -178,7 +181,7 @@ class Watcher:
         self._watch_runnable_children(array, parent, now)
         verdicts: dict[int, Verdict] = {}
         listed: set[int] = set()
-        if arrays.children_may_have_finished(parent, len(array.finished)):
+        if children_may_have_finished(parent, len(array.finished)):
             found = await self._finished_children(array, limiter)
             if found is None:  # AWS is in trouble: keep every child, ask again next round
                 for record in members:
@@ -187,7 +190,7 @@ class Watcher:
             verdicts, listed = found
         # The parent and its summary say every child has finished: a child that ListJobs
         # does not name is missing.
-        settled = outcome(parent) is not Outcome.RUNNING and not _unfinished_children(parent)
+        settled = outcome(parent) is not Outcome.RUNNING and not unfinished_children(parent)
         for record in members:
             index = int(record.index or 0)
             finished = verdicts.get(index)
@@ -207,7 +210,7 @@ class Watcher:
         the failed ones only (for their messages)."""
         parent_id = str(array.batch_id)
         found: dict[str, list[int]] = {}
-        for state in arrays.FINISHED:
+        for state in FINISHED:
             async with limiter():
                 try:
                     found[state] = self._service.children(parent_id, state)
@@ -277,12 +280,6 @@ class Watcher:
         self._logger.warning(
             runnable_warning(job, waited, f"{resources.describe()} on {queue}", causes, subject)
         )
-
-
-def _unfinished_children(parent: Mapping[str, Any]) -> int:
-    """How many children the parent's ``statusSummary`` counts as not finished."""
-    summary = (parent.get("arrayProperties") or {}).get("statusSummary") or {}
-    return sum(int(count) for state, count in summary.items() if state not in arrays.FINISHED)
 
 
 def _index(job: Mapping[str, Any]) -> int:

@@ -1,7 +1,8 @@
-"""Job status: what an AWS Batch job description means for Snakemake. Pure functions.
+"""What an AWS Batch job's state means for Snakemake: the one place that reads it.
 
-Outcome, log location, failure messages with hints, the RUNNABLE warning; the round
-that asks AWS is :mod:`.watcher`'s.
+A job's states, its outcome, exit code, container reason and log location, failure
+messages with hints, the RUNNABLE warning. Pure functions; the round that asks AWS is
+:mod:`.round`'s, and the run record, the cli and the resume of a run read states here.
 """
 
 from __future__ import annotations
@@ -9,9 +10,16 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 T = TypeVar("T")
+
+# A job's states in AWS Batch, in the order a job goes through them.
+Live = Literal["SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING"]
+Finished = Literal["SUCCEEDED", "FAILED"]
+LIVE: tuple[Live, ...] = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING")
+FINISHED: tuple[Finished, ...] = ("SUCCEEDED", "FAILED")
+STATES: tuple[str, ...] = (*LIVE, *FINISHED)
 
 DESCRIBE_JOBS_MAX_IDS = 100
 DEFAULT_LOG_GROUP = "/aws/batch/job"
@@ -29,6 +37,7 @@ def chunks(items: Sequence[T], size: int = DESCRIBE_JOBS_MAX_IDS) -> Iterator[Se
 
 
 def outcome(job: Mapping[str, Any]) -> Outcome:
+    """Snakemake's view of a job: running until AWS Batch says it has finished."""
     status = job.get("status")
     if status == "SUCCEEDED":
         return Outcome.SUCCEEDED
@@ -58,7 +67,8 @@ def log_location(job: Mapping[str, Any]) -> LogLocation | None:
     return LogLocation(options.get("awslogs-group", DEFAULT_LOG_GROUP), stream)
 
 
-def _exit_code(job: Mapping[str, Any]) -> int | None:
+def exit_code(job: Mapping[str, Any]) -> int | None:
+    """The exit code of the job's container, or of its latest attempt that has one."""
     code = (job.get("container") or {}).get("exitCode")
     if code is None:
         for attempt in reversed(job.get("attempts") or []):
@@ -68,7 +78,8 @@ def _exit_code(job: Mapping[str, Any]) -> int | None:
     return code if isinstance(code, int) else None
 
 
-def _container_reason(job: Mapping[str, Any]) -> str | None:
+def container_reason(job: Mapping[str, Any]) -> str | None:
+    """Why the job's container (or its latest attempt's that says) stopped."""
     reason = (job.get("container") or {}).get("reason")
     if not reason:
         for attempt in reversed(job.get("attempts") or []):
@@ -118,16 +129,16 @@ def failure_message(
     job: Mapping[str, Any], log_lines: Sequence[str], log: LogLocation | None
 ) -> str:
     """The error Snakemake shows for a FAILED job: everything needed to act on it."""
-    exit_code = _exit_code(job)
+    code = exit_code(job)
     status_reason = str(job.get("statusReason") or "no status reason given")
-    container_reason = _container_reason(job)
+    container = container_reason(job)
     attempts = len(job.get("attempts") or []) or 1
     lines = [
         f"AWS Batch job {job.get('jobId')} ({job.get('jobName')}) failed: {status_reason}.",
-        f"Exit code: {'none' if exit_code is None else exit_code}. "
-        f"Container reason: {container_reason or 'none'}. Attempts: {attempts}.",
+        f"Exit code: {'none' if code is None else code}. "
+        f"Container reason: {container or 'none'}. Attempts: {attempts}.",
     ]
-    advice = hint(status_reason, exit_code, container_reason)
+    advice = hint(status_reason, code, container)
     if advice:
         lines.append(advice)
     if log is None:
@@ -165,3 +176,28 @@ def runnable_warning(
             "exhausted consumable resources, or EC2/Spot capacity not available."
         )
     return " ".join(lines)
+
+
+# Array jobs ---------------------------------------------------------------------------
+
+
+def children_may_have_finished(parent: Mapping[str, Any], known_finished: int) -> bool:
+    """Whether a status round must look at an array's children, from its parent alone.
+
+    The parent's ``statusSummary`` counts its children by state; AWS updates it a
+    little after the children change (``statusSummaryLastUpdatedAt``), so it may lag.
+    A parent that has itself finished (SUCCEEDED, or FAILED because a child failed)
+    is looked at until every child is known, whatever its summary says.
+    """
+    summary = parent.get("arrayProperties", {}).get("statusSummary", {})
+    finished = sum(int(summary.get(state, 0)) for state in FINISHED)
+    size = int(parent.get("arrayProperties", {}).get("size", 0))
+    if known_finished >= size > 0:
+        return False
+    return finished > known_finished or parent.get("status") in FINISHED
+
+
+def unfinished_children(parent: Mapping[str, Any]) -> int:
+    """How many children the parent's ``statusSummary`` counts as not finished."""
+    summary = (parent.get("arrayProperties") or {}).get("statusSummary") or {}
+    return sum(int(count) for state, count in summary.items() if state not in FINISHED)
