@@ -30,6 +30,7 @@ rule fan:
     output: "out/{i}.txt"
     shell: "echo fanned {wildcards.i} > {output}"
 """
+LOG_GROUP = "/snakemake/detached"
 SLOW = """
 rule all:
     input: expand("slow/{i}.txt", i=range(8))
@@ -102,7 +103,9 @@ def test_run_wait_runs_the_workflow_from_its_sources_and_keeps_its_log(
     (run.flow.path / "data").mkdir()
     with (run.flow.path / "data" / "reads.fastq").open("wb") as data:
         data.truncate(11 * 1024 * 1024)  # data: above a source file's 10 MB
-    process = run.start("run", "--wait", "--poll-seconds", "1", "--", *run.snakemake_args())
+    aws_client(run.flow.local, "logs").create_log_group(logGroupName=LOG_GROUP)
+    args = [*run.snakemake_args(), "--aws-batch-log-group", LOG_GROUP]
+    process = run.start("run", "--wait", "--poll-seconds", "1", "--", *args)
     assert process.stdout is not None
     printed = []
     while not printed or not printed[-1].startswith("Sources: "):  # until it is submitted
@@ -125,6 +128,14 @@ def test_run_wait_runs_the_workflow_from_its_sources_and_keeps_its_log(
     [job] = aws_client(run.flow.local, "batch").describe_jobs(jobs=[job_id])["jobs"]
     assert job["jobName"].startswith(f"snakemake-coordinator-{tmp_path.name}-")
     assert job["status"] == "SUCCEEDED"
+    # The coordinator logs where its workers do: the log group setting, not AWS's default.
+    assert f"Its log: CloudWatch Logs group {LOG_GROUP}," in output
+    assert job["container"]["logConfiguration"]["options"]["awslogs-group"] == LOG_GROUP
+    stream = job["container"]["logStreamName"]
+    events = aws_client(run.flow.local, "logs").get_log_events(
+        logGroupName=LOG_GROUP, logStreamName=stream
+    )["events"]
+    assert any("9 of 9 steps (100%) done" in event["message"] for event in events)
     described = json.dumps(job)
     assert PLANTED_HOST_SECRET not in described
     assert PLANTED_STORAGE_SECRET not in described
@@ -230,6 +241,17 @@ def test_bad_input_is_a_clear_error(
     result = run.run(*args)
     assert result.returncode == 1
     assert said in result.stderr
+    assert "Traceback" not in result.stderr
+    assert calls(local).get("SubmitJob", 0) == 0
+
+
+def test_a_bad_log_group_is_refused_naming_the_setting(detached: Any, local: LocalBatch) -> None:
+    run = detached(FAN_OUT)
+    result = run.run("run", "--", *run.snakemake_args(), "--aws-batch-log-group", "my logs")
+    assert result.returncode == 1
+    assert "setting --aws-batch-log-group (SNAKEMAKE_AWS_BATCH_LOG_GROUP): 'my logs'" in (
+        result.stderr
+    )
     assert "Traceback" not in result.stderr
     assert calls(local).get("SubmitJob", 0) == 0
 

@@ -27,9 +27,11 @@ from snakemake_interface_common.exceptions import WorkflowError
 from ..aws.boundary import make_clients
 from ..aws.objects import ObjectStore
 from ..aws.service import BatchService
-from ..jobspec import payloads
+from ..jobspec import container, payloads
+from ..jobspec.container import ContainerOptions
 from ..jobspec.platform import Platform
 from ..jobspec.spec import DefinitionSpec
+from ..settings.validation import Origin
 from ..tracking import status
 from ..tracking.status import DEFAULT_LOG_GROUP, log_location
 from . import coordinator, sources
@@ -126,6 +128,7 @@ class RunPlan:
     image: str
     assign_public_ip: bool
     storage_endpoint_url: str | None
+    log_group: str | None = None  # None: AWS Batch's /aws/batch/job
 
 
 def plan(options: argparse.Namespace, variables: Mapping[str, str]) -> RunPlan:
@@ -161,6 +164,9 @@ def plan(options: argparse.Namespace, variables: Mapping[str, str]) -> RunPlan:
             "--default-storage-prefix s3://BUCKET/PREFIX after `--` (its sources, logs and "
             "results live there)."
         )
+    log_group = setting("log_group")
+    if log_group:  # the workers' log group is the coordinator's too
+        log_group = container.log_group(Origin("--aws-batch-log-group"), log_group)
     from snakemake.common import get_container_image  # noqa: PLC0415 (Snakemake is slow to import)
 
     return RunPlan(
@@ -173,6 +179,7 @@ def plan(options: argparse.Namespace, variables: Mapping[str, str]) -> RunPlan:
         image=known.container_image or get_container_image(),
         storage_endpoint_url=known.storage_s3_endpoint_url
         or variables.get("SNAKEMAKE_STORAGE_S3_ENDPOINT_URL"),
+        log_group=log_group or None,
         assign_public_ip=known.aws_batch_assign_public_ip
         or variables.get("SNAKEMAKE_AWS_BATCH_ASSIGN_PUBLIC_IP", "").lower()
         in ("1", "true", "yes"),
@@ -240,8 +247,8 @@ class Commands:
         self.out(f"Coordinator job: {job_id}")
         self.out(f"Sources: {len(selection.files)} files, {url}")
         self.out(
-            f"Its log: CloudWatch Logs group {DEFAULT_LOG_GROUP}, in a stream named once it runs "
-            "(the commands below find it)."
+            f"Its log: CloudWatch Logs group {run_plan.log_group or DEFAULT_LOG_GROUP}, in a "
+            "stream named once it runs (the commands below find it)."
         )
         self.out(f"Follow it: snakemake-aws-batch logs {job_id} --follow")
         self.out(f"Its state: snakemake-aws-batch status {job_id}")
@@ -269,6 +276,7 @@ class Commands:
             secrets=(),
             assign_public_ip=run_plan.assign_public_ip,
             ephemeral_storage_gib=None,
+            options=ContainerOptions(log_group=run_plan.log_group),
         )
         definition = payloads.job_definition(spec)
         arn = self.service.find_definition(

@@ -42,6 +42,7 @@ class SnakemakeArgs:
     aws_batch_job_role: str | None = None
     aws_batch_execution_role: str | None = None
     aws_batch_region: str | None = None
+    aws_batch_log_group: str | None = None
     aws_batch_assign_public_ip: bool = False
 
 
