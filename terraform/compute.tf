@@ -1,5 +1,5 @@
 # A managed EC2 compute environment (On-Demand or Spot) with its job queue, and an
-# optional Fargate compute environment with a job queue of its own.
+# optional Fargate compute environment with a job queue of its own (modules/fargate_queue).
 
 locals {
   ec2_type = var.use_spot ? "SPOT" : "EC2"
@@ -103,19 +103,19 @@ resource "aws_batch_job_queue" "ec2" {
   }
 }
 
-resource "aws_batch_compute_environment" "fargate" {
-  count = var.enable_fargate ? 1 : 0
+# The Fargate compute environment and its queue: the module the coordinator queue uses
+# too (modules/fargate_queue).
+module "fargate_queue" {
+  source = "./modules/fargate_queue"
+  count  = var.enable_fargate ? 1 : 0
 
-  name  = local.names.fargate_compute_env
-  type  = "MANAGED"
-  state = "ENABLED"
-
-  compute_resources {
-    type               = var.fargate_use_spot ? "FARGATE_SPOT" : "FARGATE"
-    max_vcpus          = var.fargate_max_vcpus
-    subnets            = local.job_subnet_ids
-    security_group_ids = [aws_security_group.jobs.id]
-  }
+  compute_environment_name = local.names.fargate_compute_env
+  job_queue_name           = local.names.fargate_job_queue
+  capacity_type            = var.fargate_use_spot ? "FARGATE_SPOT" : "FARGATE"
+  max_vcpus                = var.fargate_max_vcpus
+  job_queue_priority       = var.fargate_job_queue_priority
+  subnet_ids               = local.job_subnet_ids
+  security_group_id        = aws_security_group.jobs.id
 
   depends_on = [
     aws_iam_service_linked_role.batch,
@@ -125,15 +125,13 @@ resource "aws_batch_compute_environment" "fargate" {
   ]
 }
 
-resource "aws_batch_job_queue" "fargate" {
-  count = var.enable_fargate ? 1 : 0
+# Until the module, the two resources were here; an existing state keeps them.
+moved {
+  from = aws_batch_compute_environment.fargate[0]
+  to   = module.fargate_queue[0].aws_batch_compute_environment.this
+}
 
-  name     = local.names.fargate_job_queue
-  state    = "ENABLED"
-  priority = var.fargate_job_queue_priority
-
-  compute_environment_order {
-    order               = 1
-    compute_environment = aws_batch_compute_environment.fargate[0].arn
-  }
+moved {
+  from = aws_batch_job_queue.fargate[0]
+  to   = module.fargate_queue[0].aws_batch_job_queue.this
 }

@@ -18,19 +18,18 @@ locals {
   }
 }
 
-resource "aws_batch_compute_environment" "coordinator" {
-  count = var.enable_coordinator ? 1 : 0
+# On-Demand Fargate (FARGATE, never FARGATE_SPOT): a reclaimed coordinator would end its run.
+module "coordinator_queue" {
+  source = "./modules/fargate_queue"
+  count  = var.enable_coordinator ? 1 : 0
 
-  name  = local.coordinator_names.compute_environment
-  type  = "MANAGED"
-  state = "ENABLED"
-
-  compute_resources {
-    type               = "FARGATE"
-    max_vcpus          = var.coordinator_max_vcpus
-    subnets            = local.job_subnet_ids
-    security_group_ids = [aws_security_group.jobs.id]
-  }
+  compute_environment_name = local.coordinator_names.compute_environment
+  job_queue_name           = local.coordinator_names.job_queue
+  capacity_type            = "FARGATE"
+  max_vcpus                = var.coordinator_max_vcpus
+  job_queue_priority       = 1
+  subnet_ids               = local.job_subnet_ids
+  security_group_id        = aws_security_group.jobs.id
 
   depends_on = [
     aws_iam_service_linked_role.batch,
@@ -40,17 +39,15 @@ resource "aws_batch_compute_environment" "coordinator" {
   ]
 }
 
-resource "aws_batch_job_queue" "coordinator" {
-  count = var.enable_coordinator ? 1 : 0
+# Until the module, the two resources were here; an existing state keeps them.
+moved {
+  from = aws_batch_compute_environment.coordinator[0]
+  to   = module.coordinator_queue[0].aws_batch_compute_environment.this
+}
 
-  name     = local.coordinator_names.job_queue
-  state    = "ENABLED"
-  priority = 1
-
-  compute_environment_order {
-    order               = 1
-    compute_environment = aws_batch_compute_environment.coordinator[0].arn
-  }
+moved {
+  from = aws_batch_job_queue.coordinator[0]
+  to   = module.coordinator_queue[0].aws_batch_job_queue.this
 }
 
 resource "aws_iam_role" "coordinator" {
@@ -76,7 +73,7 @@ data "aws_iam_policy_document" "launch_coordinators" {
     sid     = "SubmitCoordinators"
     actions = ["batch:SubmitJob"]
     resources = [
-      aws_batch_job_queue.coordinator[0].arn,
+      module.coordinator_queue[0].job_queue_arn,
       local.plugin_job_definition_arn,
     ]
   }

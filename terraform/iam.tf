@@ -195,7 +195,7 @@ locals {
   batch_arn_prefix = "arn:${local.partition}:batch:${var.region}:${local.account_id}"
   job_queue_arns = concat(
     [aws_batch_job_queue.ec2.arn],
-    aws_batch_job_queue.fargate[*].arn,
+    module.fargate_queue[*].job_queue_arn,
   )
   plugin_job_definition_arn = "${local.batch_arn_prefix}:job-definition/${var.job_definition_name_prefix}*"
   job_log_group_arn         = "arn:${local.partition}:logs:${var.region}:${local.account_id}:log-group:${var.log_group_name}"

@@ -30,7 +30,7 @@ output "SNAKEMAKE_STORAGE_PREFIX" {
 
 output "SNAKEMAKE_AWS_BATCH_FARGATE_JOB_QUEUE" {
   description = "ARN of the Fargate job queue, when enable_fargate is set: the value of a rule's aws_batch_job_queue resource to run that rule on Fargate."
-  value       = var.enable_fargate ? aws_batch_job_queue.fargate[0].arn : null
+  value       = var.enable_fargate ? module.fargate_queue[0].job_queue_arn : null
 }
 
 output "SNAKEMAKE_AWS_BATCH_VOLUMES" {
@@ -100,7 +100,7 @@ output "instance_role_arn" {
 
 output "coordinator_queue_arn" {
   description = "ARN of the On-Demand coordinator queue, for snakemake-aws-batch run --queue (null without enable_coordinator)."
-  value       = var.enable_coordinator ? aws_batch_job_queue.coordinator[0].arn : null
+  value       = var.enable_coordinator ? module.coordinator_queue[0].job_queue_arn : null
 }
 
 output "coordinator_role_arn" {

@@ -1,4 +1,9 @@
-"""Reads the Terraform configuration in terraform/ with python-hcl2, for static tests."""
+"""Reads the Terraform configuration in terraform/ with python-hcl2, for static tests.
+
+load() reads the root module (terraform/*.tf); Config.child() the local module a module
+block calls (terraform/modules/*), and configurations() walks the root and every module
+call below it, for checks of the whole configuration.
+"""
 
 from __future__ import annotations
 
@@ -16,8 +21,14 @@ TERRAFORM_DIR = REPO_ROOT / "terraform"
 _REFERENCE = re.compile(r"^\$\{([A-Za-z0-9_.\[\]*]+)\}$")
 
 
-def tf_files() -> list[Path]:
-    return sorted(TERRAFORM_DIR.glob("*.tf"))
+def tf_files(directory: Path = TERRAFORM_DIR) -> list[Path]:
+    """The .tf files of one module (Terraform reads no subdirectory)."""
+    return sorted(directory.glob("*.tf"))
+
+
+def module_directories() -> list[Path]:
+    """The root module and every local module under terraform/modules."""
+    return [TERRAFORM_DIR, *sorted({p.parent for p in TERRAFORM_DIR.glob("modules/*/*.tf")})]
 
 
 def load_file(path: Path) -> dict[str, Any]:
@@ -35,14 +46,18 @@ def reference(value: Any) -> str | None:
 
 @dataclass
 class Config:
-    """All blocks of every .tf file, merged by kind."""
+    """All blocks of every .tf file of one module, merged by kind."""
 
+    directory: Path = TERRAFORM_DIR
     resources: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     data: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     variables: dict[str, dict[str, Any]] = field(default_factory=dict)
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     locals: dict[str, Any] = field(default_factory=dict)
     terraform: list[dict[str, Any]] = field(default_factory=list)
+    # Module calls by name, and the moved blocks in the order the files give them.
+    modules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    moved: list[dict[str, Any]] = field(default_factory=list)
 
     def resource(self, kind: str, name: str) -> dict[str, Any]:
         assert name in self.resources.get(kind, {}), f"resource {kind}.{name} is missing"
@@ -64,6 +79,19 @@ class Config:
         assert variable in self.variables, f"variable {variable} is missing"
         return self.variables[variable].get("default")
 
+    def module(self, name: str) -> dict[str, Any]:
+        assert name in self.modules, f"module {name} is missing"
+        return self.modules[name]
+
+    def child(self, name: str) -> Config:
+        """The configuration of the local module the module block `name` calls."""
+        source = self.module(name)["source"]
+        assert source.startswith("./"), f"module {name} is not a local module: {source}"
+        directory = (self.directory / source).resolve()
+        assert directory.is_relative_to(TERRAFORM_DIR), f"module {name} is outside terraform/"
+        assert tf_files(directory), f"module {name}: no .tf file in {source}"
+        return load(directory)
+
 
 def _merge(target: dict[str, dict[str, Any]], blocks: list[dict[str, Any]]) -> None:
     for block in blocks:
@@ -74,12 +102,17 @@ def _merge(target: dict[str, dict[str, Any]], blocks: list[dict[str, Any]]) -> N
 
 
 @cache
-def load() -> Config:
-    config = Config()
-    for path in tf_files():
+def load(directory: Path = TERRAFORM_DIR) -> Config:
+    """One module's configuration: the root module unless another directory is given."""
+    config = Config(directory=directory.resolve())
+    for path in tf_files(directory):
         parsed = load_file(path)
         _merge(config.resources, parsed.get("resource", []))
         _merge(config.data, parsed.get("data", []))
+        for block in parsed.get("module", []):
+            for name, body in block.items():
+                assert name not in config.modules, f"module.{name} defined twice"
+                config.modules[name] = body
         for block in parsed.get("variable", []):
             config.variables.update(block)
         for block in parsed.get("output", []):
@@ -87,7 +120,58 @@ def load() -> Config:
         for block in parsed.get("locals", []):
             config.locals.update(block)
         config.terraform.extend(parsed.get("terraform", []))
+        config.moved.extend(parsed.get("moved", []))
     return config
+
+
+@dataclass(frozen=True)
+class Instance:
+    """The root module, or a module call's instance: its address prefix ("" for the root,
+    "module.fargate_queue[0]." for a call with count), its configuration, and the
+    arguments its call gives (empty for the root)."""
+
+    prefix: str
+    config: Config
+    inputs: dict[str, Any]
+
+    def resolve(self, value: Any) -> Any:
+        """value with each plain "${var.X}" replaced by what the call gives X, so a module's
+        expression reads as the calling module's (lists element by element)."""
+        if isinstance(value, list):
+            return [self.resolve(item) for item in value]
+        ref = reference(value)
+        if ref is not None and ref.startswith("var.") and ref[4:] in self.inputs:
+            return self.inputs[ref[4:]]
+        return value
+
+
+def configurations(instance: Instance | None = None) -> list[Instance]:
+    """The root module and every module call below it (one instance of each: a call with
+    count is read as its instance [0])."""
+    instance = Instance("", load(), {}) if instance is None else instance
+    found = [instance]
+    for name, call in instance.config.modules.items():
+        assert "for_each" not in call, f"module {name}: for_each is not handled here"
+        index = "[0]" if "count" in call else ""
+        child = Instance(
+            f"{instance.prefix}module.{name}{index}.",
+            instance.config.child(name),
+            {k: instance.resolve(v) for k, v in call.items()},
+        )
+        found += configurations(child)
+    return found
+
+
+def all_resources() -> list[tuple[str, str, dict[str, Any]]]:
+    """(address, kind, body) of every resource block of the whole configuration, modules
+    included. The address is the block's: a call with count as its instance [0], the
+    resource itself without an index."""
+    return [
+        (f"{instance.prefix}{kind}.{name}", kind, body)
+        for instance in configurations()
+        for kind, named in instance.config.resources.items()
+        for name, body in named.items()
+    ]
 
 
 def statements(document: dict[str, Any]) -> list[dict[str, Any]]:

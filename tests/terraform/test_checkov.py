@@ -1,12 +1,15 @@
 """The Terraform passes checkov's checks, except the exceptions in checkov-skips.txt.
 
 checkov leaves out resources whose count is 0, so the configuration is scanned twice:
-with its defaults, and with every optional part switched on.
+with its defaults, and with every optional part switched on. It also runs the project's
+own checks (terraform/checkov/*.yaml), which look at the AWS Batch resources checkov has
+no check for, wherever they are: that shows the scan reaches into the local modules.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -17,6 +20,7 @@ from tests.terraform.config import REPO_ROOT, TERRAFORM_DIR, load
 
 CHECKOV = REPO_ROOT / ".venv-iac" / "bin" / "checkov"
 SKIPS_FILE = TERRAFORM_DIR / "checkov-skips.txt"
+CHECKS_DIR = TERRAFORM_DIR / "checkov"
 # The variables that add resources when set; the second scan sets them all.
 EVERY_OPTION = {
     "enable_efs": True,
@@ -53,6 +57,8 @@ def run_checkov(var_file: Path | None) -> dict[str, Any]:
         "-o",
         "json",
         "--skip-download",
+        "--external-checks-dir",
+        str(CHECKS_DIR),
     ]
     if var_file is not None:
         command += ["--var-file", str(var_file)]
@@ -93,6 +99,17 @@ def scanned_resources(report: dict[str, Any]) -> set[str]:
     results = report["results"]
     return {
         c["resource"] for kind in ("passed_checks", "failed_checks") for c in results.get(kind, [])
+    }
+
+
+def checked(report: dict[str, Any], check_id: str) -> set[str]:
+    """The resources a check passed or failed."""
+    results = report["results"]
+    return {
+        c["resource"]
+        for kind in ("passed_checks", "failed_checks")
+        for c in results.get(kind, [])
+        if c["check_id"] == check_id
     }
 
 
@@ -153,3 +170,46 @@ def test_every_listed_exception_is_still_needed(reports: dict[str, dict[str, Any
     }
     stale = sorted(set(read_skips()) - failed)
     assert not stale, f"checkov-skips.txt lists findings checkov no longer reports: {stale}"
+
+
+def project_check_ids() -> set[str]:
+    ids = set()
+    for path in sorted(CHECKS_DIR.glob("*.yaml")):
+        (check_id,) = re.findall(r'^  id: "(CKV2_SMK_\d+)"$', path.read_text(), re.M)
+        ids.add(check_id)
+    return ids
+
+
+def test_the_project_checks_are_there() -> None:
+    assert project_check_ids() == {"CKV2_SMK_1", "CKV2_SMK_2"}
+
+
+@pytest.mark.parametrize("scan", SCANS)
+def test_the_scan_reaches_the_batch_resources_in_the_modules(
+    reports: dict[str, dict[str, Any]], scan: str
+) -> None:
+    report = reports[scan]
+    environments = checked(report, "CKV2_SMK_1")
+    queues = checked(report, "CKV2_SMK_2")
+    # The root's EC2 queue is always there, the coordinator queue is on by default.
+    assert {
+        "aws_batch_compute_environment.ec2",
+        "module.coordinator_queue[0].aws_batch_compute_environment.this",
+    } <= environments
+    assert {
+        "aws_batch_job_queue.ec2",
+        "module.coordinator_queue[0].aws_batch_job_queue.this",
+    } <= queues
+    # Unlike a resource, a module call whose count is 0 is still scanned, without index.
+    index = "[0]" if scan == "every option on" else ""
+    assert f"module.fargate_queue{index}.aws_batch_compute_environment.this" in environments
+    assert f"module.fargate_queue{index}.aws_batch_job_queue.this" in queues
+    # Found in modules/fargate_queue/main.tf, read once per call; not scanned on its own.
+    in_module_file = {
+        c["resource"]
+        for kind in ("passed_checks", "failed_checks")
+        for c in report["results"].get(kind, [])
+        if c["file_path"] == "/modules/fargate_queue/main.tf"
+    }
+    assert in_module_file
+    assert all(resource.startswith("module.") for resource in in_module_file)

@@ -9,14 +9,18 @@ from typing import Any
 
 import pytest
 
-from snakemake_executor_plugin_aws_batch import ExecutorSettings, container
-from snakemake_executor_plugin_aws_batch.names import definition_name
-from snakemake_executor_plugin_aws_batch.validation import Origin
+from snakemake_executor_plugin_aws_batch import ExecutorSettings
+from snakemake_executor_plugin_aws_batch.jobspec import container
+from snakemake_executor_plugin_aws_batch.jobspec.names import definition_name
+from snakemake_executor_plugin_aws_batch.settings.validation import Origin
 from tests.terraform.config import (
     TERRAFORM_DIR,
+    all_resources,
     as_list,
+    configurations,
     load,
     load_file,
+    module_directories,
     reference,
     statements,
     tf_files,
@@ -88,7 +92,11 @@ def test_expected_files_exist() -> None:
         assert expected in names
 
 
-@pytest.mark.parametrize("path", tf_files(), ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path",
+    [path for directory in module_directories() for path in tf_files(directory)],
+    ids=lambda p: str(p.relative_to(TERRAFORM_DIR)),
+)
 def test_every_tf_file_parses(path: Any) -> None:
     parsed = load_file(path)
     assert parsed, f"{path.name} holds no blocks"
@@ -154,7 +162,7 @@ def test_queue_outputs_reference_the_queues() -> None:
     )
     fargate = outputs["SNAKEMAKE_AWS_BATCH_FARGATE_JOB_QUEUE"]["value"]
     # Only when the Fargate queue exists; a null output is left out of `terraform output`.
-    assert fargate == "${var.enable_fargate ? aws_batch_job_queue.fargate[0].arn : null}"
+    assert fargate == "${var.enable_fargate ? module.fargate_queue[0].job_queue_arn : null}"
     assert reference(outputs["SNAKEMAKE_AWS_BATCH_REGION"]["value"]) == "var.region"
 
 
@@ -313,7 +321,7 @@ def test_user_policy_is_least_privilege() -> None:
     assert "local.plugin_job_definition_arn" in submit
     queues = load().locals["job_queue_arns"]
     assert "aws_batch_job_queue.ec2.arn" in queues
-    assert "aws_batch_job_queue.fargate[*].arn" in queues
+    assert "module.fargate_queue[*].job_queue_arn" in queues
     assert (
         load()
         .locals["plugin_job_definition_arn"]
@@ -330,23 +338,36 @@ def test_user_policy_is_least_privilege() -> None:
 # ---------------------------------------------------------------------------
 
 
-def test_only_the_efs_mount_targets_accept_inbound_traffic_and_only_nfs_from_jobs() -> None:
+def has_block(body: Any, block: str) -> bool:
+    """Whether a block (or a dynamic block) of that name appears anywhere in body."""
+    if isinstance(body, dict):
+        return block in body or any(has_block(value, block) for value in body.values())
+    if isinstance(body, list):
+        return any(has_block(item, block) for item in body)
+    return False
+
+
+def ingress_rules() -> list[str]:
+    """Address of every block of the whole configuration, modules included, that lets
+    traffic in: inline ingress blocks of any resource, aws_security_group_rule of type
+    ingress, and the ingress rule resources."""
+    found = []
+    for address, kind, body in all_resources():
+        if (
+            has_block(body, "ingress")
+            or "ingress" in kind
+            or (kind == "aws_security_group_rule" and body.get("type") != "egress")
+        ):
+            found.append(address)
+    return found
+
+
+def test_the_only_ingress_rule_is_nfs_from_the_jobs_to_the_efs_mount_targets() -> None:
     config = load()
-    groups = {
-        **config.resources.get("aws_security_group", {}),
-        **config.resources.get("aws_default_security_group", {}),
-    }
-    assert groups
-    for name, group in groups.items():
-        assert "ingress" not in group, f"{name} has ingress rules"
-        for dynamic in group.get("dynamic", []):
-            assert "ingress" not in dynamic, f"{name} has dynamic ingress rules"
-    for name, rule in config.resources.get("aws_security_group_rule", {}).items():
-        assert rule["type"] != "ingress", f"aws_security_group_rule.{name} allows ingress"
-    # The one ingress rule: NFS into the mount targets' group, from the jobs' group only.
-    (name,) = config.resources["aws_vpc_security_group_ingress_rule"]
-    assert name == "efs_nfs_from_jobs"
-    rule = config.resource("aws_vpc_security_group_ingress_rule", name)
+    # One rule in the whole configuration (modules included): NFS into the mount
+    # targets' group, from the jobs' group only.
+    assert ingress_rules() == ["aws_vpc_security_group_ingress_rule.efs_nfs_from_jobs"]
+    rule = config.resource("aws_vpc_security_group_ingress_rule", "efs_nfs_from_jobs")
     assert rule["count"] == "${var.enable_efs ? 1 : 0}"
     assert rule["security_group_id"] == "${aws_security_group.efs[0].id}"
     assert rule["referenced_security_group_id"] == "${aws_security_group.jobs.id}"
@@ -355,15 +376,67 @@ def test_only_the_efs_mount_targets_accept_inbound_traffic_and_only_nfs_from_job
     assert config.locals["nfs_port"] == 2049
     for source in ("cidr_ipv4", "cidr_ipv6", "prefix_list_id"):
         assert source not in rule, f"the NFS rule must not also allow {source}"
+    # The EFS group is the mount targets' only group, and the jobs' group is the one every
+    # compute environment runs in (test below): the rule admits the jobs and nothing else.
+    mount_target = config.resource("aws_efs_mount_target", "main")
+    assert mount_target["security_groups"] == ["${aws_security_group.efs[0].id}"]
+
+
+def test_ingress_rules_are_found_wherever_they_are() -> None:
+    # Guards ingress_rules(): each way of letting traffic in is caught.
+    assert has_block({"dynamic": [{"ingress": {"content": [{}]}}]}, "ingress")
+    assert has_block({"ingress": [{"from_port": 22}]}, "ingress")
+    assert not has_block({"egress": [{"from_port": 443}], "tags": {"Name": "x"}}, "ingress")
+
+
+def test_the_security_groups_are_the_jobs_the_mount_targets_and_the_emptied_default() -> None:
+    groups = {
+        address
+        for address, kind, _ in all_resources()
+        if kind in ("aws_security_group", "aws_default_security_group")
+    }
+    assert groups == {
+        "aws_security_group.jobs",
+        "aws_security_group.efs",
+        "aws_default_security_group.default",
+    }
+    # Without ingress or egress blocks Terraform removes every rule of the default group.
+    default = load().resource("aws_default_security_group", "default")
+    assert not has_block(default, "ingress")
+    assert not has_block(default, "egress")
+    assert reference(default["vpc_id"]) == "aws_vpc.main.id"
+    # The jobs' group lets nothing in; the EFS group has no inline rule at all (its one
+    # rule is the resource above, and inline rules would fight it).
+    assert not has_block(load().resource("aws_security_group", "jobs"), "ingress")
+    efs = load().resource("aws_security_group", "efs")
+    assert not has_block(efs, "ingress")
+    assert not has_block(efs, "egress")
+
+
+def compute_environments() -> dict[str, dict[str, Any]]:
+    """compute_resources of every compute environment, modules included, by address; a
+    module's expressions are read with what its call gives them."""
+    found = {}
+    for instance in configurations():
+        for name, body in instance.config.resources.get(
+            "aws_batch_compute_environment", {}
+        ).items():
+            (resources,) = body["compute_resources"]
+            found[f"{instance.prefix}aws_batch_compute_environment.{name}"] = {
+                key: instance.resolve(value) for key, value in resources.items()
+            }
+    return found
 
 
 def test_jobs_security_group_allows_egress_and_is_used_by_every_compute_environment() -> None:
     config = load()
     group = config.resource("aws_security_group", "jobs")
     assert any("egress" in dynamic for dynamic in group["dynamic"])
-    for environment in config.resources["aws_batch_compute_environment"].values():
-        groups = environment["compute_resources"][0]["security_group_ids"]
-        assert groups == ["${aws_security_group.jobs.id}"]
+    environments = compute_environments()
+    # The EC2 one, the Fargate one and the coordinator's.
+    assert len(environments) == 3
+    for address, resources in environments.items():
+        assert resources["security_group_ids"] == ["${aws_security_group.jobs.id}"], address
 
 
 def test_jobs_may_connect_to_the_efs_mount_targets_on_nfs() -> None:
@@ -402,8 +475,10 @@ def test_subnets_span_at_least_two_zones_by_default() -> None:
     assert config.locals["job_subnet_ids"] == (
         "${local.private ? aws_subnet.private[*].id : aws_subnet.public[*].id}"
     )
-    for environment in config.resources["aws_batch_compute_environment"].values():
-        assert environment["compute_resources"][0]["subnets"] == "${local.job_subnet_ids}"
+    environments = compute_environments()
+    assert len(environments) == 3
+    for address, resources in environments.items():
+        assert resources["subnets"] == "${local.job_subnet_ids}", address
 
 
 def test_az_count_rejects_a_single_zone() -> None:
@@ -457,15 +532,15 @@ def test_ec2_compute_environment_and_queue() -> None:
 def test_fargate_compute_environment_and_queue_are_optional() -> None:
     config = load()
     assert config.default("enable_fargate") is False
-    environment = config.resource("aws_batch_compute_environment", "fargate")
-    assert environment["count"] == "${var.enable_fargate ? 1 : 0}"
-    assert environment["compute_resources"][0]["type"] == (
-        '${var.fargate_use_spot ? "FARGATE_SPOT" : "FARGATE"}'
-    )
-    queue = config.resource("aws_batch_job_queue", "fargate")
-    assert queue["count"] == "${var.enable_fargate ? 1 : 0}"
-    order = queue["compute_environment_order"][0]
-    assert order["compute_environment"] == "${aws_batch_compute_environment.fargate[0].arn}"
+    assert config.default("fargate_use_spot") is False
+    # modules/fargate_queue: its compute environment and the queue on it (test_modules.py).
+    call = config.module("fargate_queue")
+    assert call["count"] == "${var.enable_fargate ? 1 : 0}"
+    assert call["capacity_type"] == '${var.fargate_use_spot ? "FARGATE_SPOT" : "FARGATE"}'
+    environments = compute_environments()
+    fargate = environments["module.fargate_queue[0].aws_batch_compute_environment.this"]
+    assert fargate["type"] == call["capacity_type"]
+    assert fargate["max_vcpus"] == "${var.fargate_max_vcpus}"
 
 
 def test_instances_require_imdsv2_and_encrypt_their_volume() -> None:

@@ -26,7 +26,7 @@ def test_launching_a_coordinator_needs_only_its_queue_and_role() -> None:
     granted = actions_to_resources(config.policy_document(policy["policy"]))
     assert granted == {
         "batch:SubmitJob": {
-            "${aws_batch_job_queue.coordinator[0].arn}",
+            "${module.coordinator_queue[0].job_queue_arn}",
             "${local.plugin_job_definition_arn}",
         },
         "iam:PassRole": {"${aws_iam_role.coordinator[0].arn}"},
@@ -35,12 +35,15 @@ def test_launching_a_coordinator_needs_only_its_queue_and_role() -> None:
 
 def test_the_coordinator_queue_is_on_demand() -> None:
     config = load()
-    environment = config.resource("aws_batch_compute_environment", "coordinator")
-    [resources] = environment["compute_resources"]
-    assert resources["type"] == "FARGATE"  # not FARGATE_SPOT: a reclaim would end the run
-    queue = config.resource("aws_batch_job_queue", "coordinator")
-    [order] = queue["compute_environment_order"]
-    assert reference(order["compute_environment"]) == (
-        "aws_batch_compute_environment.coordinator[0].arn"
+    # modules/fargate_queue: a compute environment of the given type and its one queue.
+    call = config.module("coordinator_queue")
+    assert call["count"] == "${var.enable_coordinator ? 1 : 0}"
+    assert call["capacity_type"] == "FARGATE"  # not FARGATE_SPOT: a reclaim would end the run
+    assert call["max_vcpus"] == "${var.coordinator_max_vcpus}"
+    queue = config.child("coordinator_queue").resource("aws_batch_job_queue", "this")
+    (order,) = queue["compute_environment_order"]
+    assert reference(order["compute_environment"]) == "aws_batch_compute_environment.this.arn"
+    assert config.outputs["coordinator_queue_arn"]["value"] == (
+        "${var.enable_coordinator ? module.coordinator_queue[0].job_queue_arn : null}"
     )
     assert {"coordinator_queue_arn", "coordinator_role_arn"} <= set(config.outputs)

@@ -8,7 +8,7 @@ import shlex
 import subprocess
 import sys
 
-from tests.terraform.config import TERRAFORM_DIR, load
+from tests.terraform.config import TERRAFORM_DIR, load, reference, tf_files
 
 README = (TERRAFORM_DIR / "README.md").read_text()
 
@@ -157,3 +157,69 @@ def test_readme_shows_the_volumes_json_the_output_produces() -> None:
     assert volume["efs"]["iam"] is True
     assert volume["efs"]["accessPointId"].startswith("fsap-")
     assert "rootDirectory" not in volume["efs"]
+
+
+def file_table() -> dict[str, str]:
+    """The README's table of files: `name` -> what it creates."""
+    rows = re.findall(r"^\| `([^`]+)` \| (.+) \|$", README.split("## Deploy")[0], re.M)
+    assert rows, "README.md has no table of the files"
+    return dict(rows)
+
+
+def test_readme_lists_every_file_and_module() -> None:
+    table = file_table()
+    for path in tf_files():
+        assert path.name in table, f"README.md's table of files leaves out {path.name}"
+    modules = {path.parent.name for path in TERRAFORM_DIR.glob("modules/*/*.tf")}
+    assert modules == {"fargate_queue"}
+    for name in modules:
+        assert f"modules/{name}" in table, f"README.md's table leaves out modules/{name}"
+    assert "checkov/" in table
+    # The two files that call the module say so.
+    for name in ("compute.tf", "coordinator.tf"):
+        assert "`modules/fargate_queue`" in table[name], name
+
+
+def test_readme_says_the_moved_resources_keep_their_state() -> None:
+    moved = {(reference(b["from"]), reference(b["to"])) for b in load().moved}
+    assert (
+        "aws_batch_job_queue.fargate[0]",
+        "module.fargate_queue[0].aws_batch_job_queue.this",
+    ) in moved
+    assert "`moved` blocks" in README
+    assert "`aws_batch_job_queue.fargate[0]`" in README
+    assert "`module.fargate_queue[0].aws_batch_job_queue.this`" in README
+
+
+def inbound_section() -> str:
+    match = re.search(r"^### Inbound traffic$(.*?)^##? ", README, re.M | re.S)
+    assert match, "README.md has no section '### Inbound traffic'"
+    return match.group(1)
+
+
+def test_readme_explains_the_one_inbound_rule() -> None:
+    section = " ".join(inbound_section().split())
+    address = "aws_vpc_security_group_ingress_rule.efs_nfs_from_jobs"
+    assert f"`{address}`" in section
+    kind, name = address.split(".")
+    assert name in load().resources[kind], f"README.md names {address}, which is not declared"
+    for fact in (
+        "one inbound (ingress) security-group rule",
+        "TCP port 2049 only",
+        "into the EFS mount targets' security group, from the jobs' security group",
+        "The jobs' security group has no inbound rule",
+        "security groups are stateful",
+        "default security group keeps no rule",
+    ):
+        assert fact in section, f"the inbound section does not say {fact!r}"
+
+
+def test_readme_runs_checkov_as_the_tests_do() -> None:
+    command = re.search(r"^\.venv-iac/bin/checkov .*$", README, re.M)
+    assert command, "README.md does not show the checkov command"
+    words = command.group(0).split()
+    assert words[words.index("-d") + 1] == "terraform"
+    assert words[words.index("--framework") + 1] == "terraform"
+    checks = words[words.index("--external-checks-dir") + 1]
+    assert (TERRAFORM_DIR.parent / checks) == TERRAFORM_DIR / "checkov"
+    assert list((TERRAFORM_DIR / "checkov").glob("*.yaml"))
