@@ -33,6 +33,8 @@ class FakeService:
     """AWS Batch as a status round sees it: DescribeJobs answers from ``jobs``, ListJobs
     of an array's children from ``listed``; either can be made to fail."""
 
+    region = "eu-west-1"
+
     def __init__(self) -> None:
         self.jobs: dict[str, dict[str, Any]] = {}
         self.listed: dict[tuple[str, str], list[int]] = {}
@@ -446,7 +448,7 @@ def test_children_waiting_with_none_started_are_warned_about_once() -> None:
     [warning] = test.logger.at("warning")
     assert warning.startswith(
         f"5 of the 5 children of AWS Batch array job arr (snakejob-map-1) have been RUNNABLE "
-        f"for {RUNNABLE_AFTER + 1} s (requested 8 vCPU, 4096 MiB on q)."
+        f"for {RUNNABLE_AFTER + 1} s (requested 8 vCPU, 4096 MiB on q in eu-west-1)."
     )
     assert "AWS says: Waiting for compute." in warning
     assert "asks for 8 vCPU" in warning  # the queue's facts: at most 4

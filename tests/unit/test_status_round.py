@@ -20,6 +20,8 @@ from ..fakes import RecordingLogger
 class FakeService:
     """Answers DescribeJobs from ``jobs``; can fail; counts calls."""
 
+    region = "eu-west-1"
+
     def __init__(self, jobs: dict[str, dict[str, Any]] | None = None) -> None:
         self.jobs = jobs or {}
         self.describe_calls: list[list[str]] = []
@@ -81,7 +83,7 @@ def test_a_job_runnable_past_the_threshold_is_warned_about_once(logger):
     run_round(target, [job])
     [warning] = logger.at("warning")
     assert "has been RUNNABLE for 61 s" in warning
-    assert "requested 8 vCPU, 4096 MiB, 1 GPU on q" in warning
+    assert "requested 8 vCPU, 4096 MiB, 1 GPU on q in eu-west-1" in warning
     # The queue's facts name the cause: 8 vCPU on a queue of at most 4.
     assert "asks for 8 vCPU" in warning
     assert "at most 4" in warning

@@ -46,6 +46,9 @@ SUCCEEDED = Verdict(Outcome.SUCCEEDED)
 class StatusService(Protocol):
     """What a status round asks of the AWS Batch service."""
 
+    @property
+    def region(self) -> str: ...  # the region its jobs run in, for the messages
+
     def describe(self, job_ids: Sequence[str]) -> list[dict[str, Any]]: ...
 
     def children(self, array_id: str, status: Finished) -> list[int]: ...
@@ -278,7 +281,13 @@ class Watcher:
         except BatchError:
             causes = []
         self._logger.warning(
-            runnable_warning(job, waited, f"{resources.describe()} on {queue}", causes, subject)
+            runnable_warning(
+                job,
+                waited,
+                f"{resources.describe()} on {queue} in {self._service.region}",
+                causes,
+                subject,
+            )
         )
 
 
