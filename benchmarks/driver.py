@@ -313,8 +313,8 @@ class Driver:
         return infos
 
     def _watch_first_id(self, found: list[float], timeout: float = SUBMIT_TIMEOUT) -> None:
-        # Arrays are sent only once run_jobs has prepared every job: at 10,000 jobs on a
-        # busy machine that takes minutes, so the watcher waits as long as submission may.
+        # A busy machine may take long to send the first request, so the watcher waits as
+        # long as submission may.
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self.executor.lock:

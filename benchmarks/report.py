@@ -15,6 +15,7 @@ MEMORY_TARGET_BYTES = 2048
 ARRAY_JOBS_PER_CALL = 100  # at most ceil(N/100) SubmitJob calls
 ARRAY_TIME_FRACTION = 0.10  # of the per-job submission time
 ARRAY_ROUND_FRACTION = 0.01  # of the per-job status round's calls
+ARRAY_FIRST_ID_SECONDS = 1.0  # from run_jobs to the first job's batch id, with arrays
 CLEANUP_OPERATIONS = ("TerminateJob", "CancelJob", "DeregisterJobDefinition", "GetLogEvents")
 
 Trial = dict[str, Any]
@@ -211,6 +212,7 @@ def _side(n: int, trials: list[Trial]) -> dict[str, Any]:
         "unique_batch_ids": [t["submit"]["unique_batch_ids"] for t in trials],
         "seconds": _spread_dict(t["submit"]["seconds"] for t in trials),
         "run_jobs_seconds": _spread_dict(t["submit"]["run_jobs_seconds"] for t in trials),
+        "first_id_seconds": _spread_dict(t["submit"]["first_id_seconds"] for t in trials),
         "round_calls": {op: [calls.get(op, 0) for calls in rounds] for op in operations},
         "round_total": [sum(calls.values()) for calls in rounds],
         "round_seconds": _spread_dict(r["seconds"] for t in trials for r in t["status"]["rounds"]),
@@ -281,6 +283,15 @@ def array_targets(summary: dict[str, Any]) -> list[dict[str, Any]]:
             f"arrays {arrays_s.text('{:.2f}')} s, per job {per_job_s.text('{:.1f}')} s: "
             f"{fraction:.1%}",
         )
+    first, prepared = _spread(array["first_id_seconds"]), _spread(array["run_jobs_seconds"])
+    check(
+        f"arrays: the first job has its batch id within {ARRAY_FIRST_ID_SECONDS:g} s of "
+        "run_jobs (median), while the round is still being prepared",
+        None if first is None else first.median <= ARRAY_FIRST_ID_SECONDS,
+        "not measured"
+        if first is None or prepared is None
+        else f"first batch id after {first.text('{:.2f}')} s; run_jobs took {prepared.text('{:.2f}')} s",
+    )
     check(
         f"status round with {n:,} active children, nothing changed: at most "
         f"{ARRAY_ROUND_FRACTION:.0%} of the per-job round's calls",
@@ -524,9 +535,9 @@ def _array_lines(summaries: list[dict[str, Any]]) -> list[str]:
         "endpoint)",
         "",
         "| N | submitted | runs | SubmitJob calls (accepted, refused) per run | array jobs | "
-        "submission s | run_jobs s | calls per status round, nothing changed | "
-        "calls to finish (rounds) |",
-        "|---:|---|---:|---|---|---:|---:|---|---|",
+        "submission s | first batch id s | run_jobs s | calls per status round, nothing "
+        "changed | calls to finish (rounds) |",
+        "|---:|---|---:|---|---|---:|---:|---:|---|---|",
     ]
     for summary in summaries:
         for key, label in (
@@ -539,6 +550,7 @@ def _array_lines(summaries: list[dict[str, Any]]) -> list[str]:
             lines.append(
                 f"| {summary['n']:,} | {label} | {side['runs']} | {_calls_text(side)} | "
                 f"{_grouping_text(side)} | {_text(side['seconds'], '{:.2f}')} | "
+                f"{_text(side['first_id_seconds'], '{:.2f}')} | "
                 f"{_text(side['run_jobs_seconds'], '{:.2f}')} | "
                 f"{_ops_text(side['round_calls'])} | {_finish_text(side)} |"
             )

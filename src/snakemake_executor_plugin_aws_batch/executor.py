@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 import signal
 import threading
-from collections.abc import AsyncGenerator, Mapping
+import time
+from collections.abc import AsyncGenerator, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -120,6 +121,7 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
             missing_grace=self.config.missing_job_grace,
         )
         self.jobs = JobBook()
+        self.clock: Callable[[], float] = time.monotonic
         self._recorded = False
         self._cancelled = False
         self.warned: set[str] = set()
@@ -161,17 +163,24 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
             super().run_jobs(jobs)  # each job handed over as soon as it is ready
             return
         self._cancel_on_sigterm()
-        prepared = []
+        gathering: arrays.Gathering[Prepared] = arrays.Gathering(min_size, started=self.clock())
         for job in jobs:
             self.run_job_pre(job)
             ready = self._prepare(job)
-            if ready is not None:
-                prepared.append(ready)
-        grouped, alone = arrays.groups([self._group_key(p) for p in prepared], min_size)
-        for position in alone:
-            self._hand_over(prepared[position])
-        for members in grouped:
-            self._hand_over_arrays([prepared[position] for position in members])
+            if ready is None:
+                continue
+            key = self._group_key(ready)
+            if key is None:
+                self._hand_over(ready)
+                continue
+            # A long round sends its first arrays while the rest are being prepared.
+            for group in gathering.add(key, ready, self.clock()):
+                self._hand_over_arrays(group)
+        grouped, alone = gathering.rest()
+        for ready in alone:
+            self._hand_over(ready)
+        for group in grouped:
+            self._hand_over_arrays(group)
 
     def run_job(self, job: JobExecutorInterface) -> None:
         self._cancel_on_sigterm()

@@ -314,26 +314,64 @@ def test_any_other_difference_gives_another_key(changes):
     assert key(**changes) != key()
 
 
+def gathered(keys, min_size, times=None):
+    """What a round of jobs with these keys gives: the groups released while it was
+    gathered (at ``times``, one per job), then the end's groups and lone jobs."""
+    gathering = arrays.Gathering(min_size, started=0.0, first_release=0.25)
+    released = []
+    for position, key in enumerate(keys):
+        released += gathering.add(key, position, times[position] if times else 0.0)
+    grouped, alone = gathering.rest()
+    return released, grouped, alone
+
+
 def test_groups_of_enough_jobs_become_arrays_in_order_and_the_rest_go_alone():
-    keys = ["a", "b", "a", None, "a", "b", "c"]
-    assert arrays.groups(keys, 3) == ([[0, 2, 4]], [1, 3, 5, 6])
-    assert arrays.groups(keys, 2) == ([[0, 2, 4], [1, 5]], [3, 6])
+    keys = ["a", "b", "a", "a", "b", "c"]
+    assert gathered(keys, 3) == ([], [[0, 2, 3]], [1, 4, 5])
+    assert gathered(keys, 2) == ([], [[0, 2, 3], [1, 4]], [5])
 
 
 def test_min_size_zero_turns_arrays_off_and_one_still_needs_two_jobs():
     keys = ["a", "a", "b"]
-    assert arrays.groups(keys, 0) == ([], [0, 1, 2])
-    assert arrays.groups(keys, 1) == ([[0, 1]], [2])
+    assert gathered(keys, 0, [0, 1, 2]) == ([], [], [0, 1, 2])
+    assert gathered(keys, 1) == ([], [[0, 1]], [2])
 
 
-@given(st.lists(st.one_of(st.none(), st.sampled_from("abcd")), max_size=50), st.integers(0, 6))
-def test_every_job_is_placed_exactly_once(keys, min_size):
-    grouped, alone = arrays.groups(keys, min_size)
-    placed = [position for members in grouped for position in members] + alone
+def test_a_long_round_releases_full_groups_as_it_goes_then_less_and_less_often():
+    # One job every 0.1 s: releases at 0.3 s (the first past 0.25), then 0.5 s later
+    # (0.8), then 1 s later (1.8); the rest at the end.
+    keys = ["a", "b", "a", "a", "a", "b", "a", "a", "a", "a", "c", "a", "a", "a", "a", "a",
+            "a", "a", "a", "a", "a"]  # fmt: skip
+    times = [position / 10 for position in range(len(keys))]
+    released, grouped, alone = gathered(keys, 3, times)
+    assert released == [[0, 2, 3], [4, 6, 7, 8], [9, 11, 12, 13, 14, 15, 16, 17, 18]]
+    # "a" went out already: its last two are an array too; "b" never had 3, nor "c": alone.
+    assert grouped == [[19, 20]]
+    assert alone == [1, 5, 10]
+
+
+def test_a_group_released_once_leaves_a_single_job_alone_at_the_end():
+    keys = ["a", "a", "a"]
+    assert gathered(keys, 2, [0.0, 0.3, 0.31]) == ([[0, 1]], [], [2])
+
+
+@given(
+    st.lists(st.tuples(st.sampled_from("abcd"), st.floats(0, 0.2)), max_size=60),
+    st.integers(0, 6),
+)
+def test_every_job_is_placed_exactly_once(jobs, min_size):
+    keys = [key for key, _ in jobs]
+    times = list(itertools.accumulate(step for _, step in jobs))
+    released, grouped, alone = gathered(keys, min_size, times)
+    placed = [position for members in released + grouped for position in members] + alone
     assert sorted(placed) == list(range(len(keys)))
-    for members in grouped:
+    assert alone == sorted(alone)
+    for members in released + grouped:
+        assert members == sorted(members)
         assert len({keys[p] for p in members}) == 1
-        assert None not in {keys[p] for p in members}
+        assert min_size > 0
+        assert len(members) >= 2
+    for members in released:
         assert len(members) >= max(min_size, 2)
 
 

@@ -108,6 +108,7 @@ def executor(platform: Platform = Platform.EC2) -> tuple[Executor, Recorder]:
     )
     instance.report_job_success = lambda info: recorder.events.append(("success", info.job, None))
     instance.run_job_pre = recorder.printed.append
+    instance.clock = lambda: 0.0  # a round prepared in no time: released whole at its end
     return instance, recorder
 
 
@@ -342,6 +343,35 @@ def test_a_rules_jobs_go_as_one_array_and_the_other_rules_jobs_alone() -> None:
         assert (single.target.array, single.target.index, single.array_size) == (None, None, None)
         assert single.spec.rule == "align"
     assert [s.command for s in singles] == [printing(arguments(j)) for j in aligned]
+
+
+def test_a_long_round_sends_its_first_array_before_the_rest_is_prepared() -> None:
+    instance, recorder = array_executor(min_size=10)
+    ticks = itertools.count()
+    instance.clock = lambda: next(ticks) / 64  # each job takes 1/64 s to prepare
+    prepared_at_submission: list[int] = []
+    submitter = instance.submitter
+    assert isinstance(submitter, Submitter)
+    submit = submitter.submit
+
+    def noting(*args: Any, **kwargs: Any) -> None:
+        prepared_at_submission.append(len(recorder.printed))
+        submit(*args, **kwargs)
+
+    submitter.submit = noting  # type: ignore[method-assign]
+    jobs = samples(300)
+    instance.run_jobs(jobs)
+    # The first array went out after half a second of preparing: 32 jobs, not 300.
+    assert prepared_at_submission[0] == 32
+    assert len(prepared_at_submission) < 10  # each wait twice the last: few arrays
+    arrays_sent = submitted_arrays(instance)
+    assert submitted_singles(instance) == []
+    records = reported_records(recorder)
+    assert [records[id(j)] for j in jobs] == [c for s in arrays_sent for c in s.target.children]
+    for submission in arrays_sent:
+        for index, child in enumerate(submission.target.children):
+            [snakemake_job] = [j for j in jobs if records[id(j)] is child]
+            assert run_child(submission.command, index) == printed(arguments(snakemake_job))
 
 
 @pytest.mark.parametrize(

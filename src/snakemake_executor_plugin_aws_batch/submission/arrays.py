@@ -17,7 +17,7 @@ import json
 import shlex
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from ..jobspec.payloads import MAX_CONTAINER_OVERRIDES, MAX_SUBMIT_PAYLOAD
 
@@ -29,6 +29,10 @@ NO_JOB_EXIT_CODE = 64
 # What the service's exactly-once marker adds to a request: its entry in the
 # environment takes about 100 characters.
 MARKER_ALLOWANCE = 128
+# How long a scheduling round's jobs are gathered before the first arrays go out.
+FIRST_RELEASE_SECONDS = 0.5
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,18 +139,52 @@ def group_key(request: Mapping[str, Any], *, rule: str, attempt: int) -> str:
     return json.dumps([rule, attempt, overrides, rest], sort_keys=True, separators=(",", ":"))
 
 
-def groups(keys: Sequence[str | None], min_size: int) -> tuple[list[list[int]], list[int]]:
-    """Positions of the jobs to submit as arrays (one list per key), and of the others.
+class Gathering(Generic[T]):
+    """One scheduling round's jobs, gathered by key while they are prepared.
 
-    A job whose key is None always goes alone; so do all jobs when ``min_size`` is 0,
-    and the jobs of a key that has fewer than ``min_size`` (and than :data:`MIN_SIZE`).
-    Both lists keep the jobs' order.
+    Preparing a job (its spec, its command) takes time, seconds for 10,000 of them. So
+    that the first jobs reach AWS Batch at once, every group with enough jobs is released
+    (to be submitted as arrays) once the round has taken ``first_release`` seconds, and
+    again each time that wait has doubled; the rest is released at the end (:meth:`rest`).
+    A round prepared faster than ``first_release`` is released whole at its end.
     """
-    by_key: dict[str, list[int]] = {}
-    for position, key in enumerate(keys):
-        if key is not None:
-            by_key.setdefault(key, []).append(position)
-    wanted = max(min_size, MIN_SIZE)
-    grouped = [members for members in by_key.values() if min_size > 0 and len(members) >= wanted]
-    in_arrays = {position for members in grouped for position in members}
-    return grouped, [position for position in range(len(keys)) if position not in in_arrays]
+
+    def __init__(
+        self, min_size: int, *, started: float, first_release: float = FIRST_RELEASE_SECONDS
+    ) -> None:
+        # 0 turns arrays off: every job goes alone.
+        self._wanted = max(min_size, MIN_SIZE) if min_size > 0 else None
+        self._pending: dict[str, list[tuple[int, T]]] = {}
+        self._released: set[str] = set()  # keys with an array out already
+        self._count = 0
+        self._wait = first_release
+        self._release_at = started + first_release
+
+    def add(self, key: str, item: T, now: float) -> list[list[T]]:
+        """Gather ``item``; the groups to submit now, when it is time to release them."""
+        self._pending.setdefault(key, []).append((self._count, item))
+        self._count += 1
+        if now < self._release_at or self._wanted is None:
+            return []
+        self._wait *= 2
+        self._release_at = now + self._wait
+        wanted = self._wanted
+        ready = [key for key, members in self._pending.items() if len(members) >= wanted]
+        self._released.update(ready)
+        return [[item for _, item in self._pending.pop(key)] for key in ready]
+
+    def rest(self) -> tuple[list[list[T]], list[T]]:
+        """The end of the round: the groups to submit as arrays, and the jobs to submit
+        alone, each in the order they were added. A key with fewer than ``min_size`` jobs
+        (and than :data:`MIN_SIZE`) goes alone, unless an array of it went out already:
+        then from :data:`MIN_SIZE` on, its rest is an array too."""
+        grouped: list[list[T]] = []
+        alone: list[tuple[int, T]] = []
+        for key, members in self._pending.items():
+            enough = MIN_SIZE if key in self._released else self._wanted
+            if enough is not None and len(members) >= enough:
+                grouped.append([item for _, item in members])
+            else:
+                alone.extend(members)
+        self._pending.clear()
+        return grouped, [item for _, item in sorted(alone, key=lambda pair: pair[0])]
