@@ -184,3 +184,45 @@ def test_array_children_have_rows_completed_by_one_final_describe(workflow: Any)
     assert all(r["attempts"] == "1" and r["log_stream"] and r["run_s"] for r in found)
     children = [i for r in sent(flow.local, "DescribeJobs") for i in r["jobs"] if ":" in i]
     assert sorted(children) == sorted(f"{parent}:{i}" for i in range(12))  # once, at the end
+
+
+def test_jobs_that_fail_before_a_status_round_sees_them_run_have_failed_rows_with_exit_codes(
+    workflow: Any,
+) -> None:
+    # The containers run Snakemake, which ends with the run block's own exit code: 7.
+    # Status rounds 10 s apart: the jobs end before a round sees them RUNNING.
+    flow = workflow(
+        """
+        rule all:
+            input: expand("many/{i}.txt", i=range(10)), "one.txt"
+        rule many:
+            output: "many/{i}.txt"
+            run:
+                import os
+                os._exit(7)
+        rule one:
+            output: "one.txt"
+            run:
+                import os
+                os._exit(7)
+        """
+    )
+    result = flow.run("--keep-going", "--jobs", "20", "--seconds-between-status-checks", "10")
+    assert result.returncode != 0
+    found = rows(the_record(flow.path))
+    assert sorted(r["rule"] for r in found) == ["many"] * 10 + ["one"]
+    assert len([r for r in sent(flow.local, "SubmitJob") if "arrayProperties" in r]) == 1
+    batch = batch_client(flow.local)
+    described = {
+        job["jobId"]: job
+        for job in batch.describe_jobs(jobs=[r["batch_job_id"] for r in found])["jobs"]
+    }
+    for row in found:
+        job = described[row["batch_job_id"]]
+        assert job["status"] == "FAILED"
+        assert (row["status"], row["exit_code"]) == ("FAILED", "7"), row
+        assert job["attempts"][-1]["container"]["exitCode"] == 7
+        assert row["attempts"] == "1"
+        assert row["started_at"], row
+        assert row["stopped_at"], row
+        assert row["log_stream"], row
