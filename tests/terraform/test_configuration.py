@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from snakemake_executor_plugin_aws_batch import ExecutorSettings
-from snakemake_executor_plugin_aws_batch.jobspec import container
 from snakemake_executor_plugin_aws_batch.jobspec.names import definition_name
+from snakemake_executor_plugin_aws_batch.settings import container_options
 from snakemake_executor_plugin_aws_batch.settings.validation import Origin
 from tests.terraform.config import (
     TERRAFORM_DIR,
@@ -735,13 +735,13 @@ def volumes_output(file_system_id: str, access_point_id: str) -> str:
 def test_volumes_output_is_a_value_the_plugin_accepts() -> None:
     text = volumes_output("fs-0123456789abcdef0", "fsap-0123456789abcdef0")
     # The output is named after the plugin's setting (aws_batch_volumes).
-    assert f"SNAKEMAKE_{container.VOLUMES.upper()}" in load().outputs
-    (volume,) = container.volumes(Origin("--aws-batch-volumes"), text)
+    assert f"SNAKEMAKE_{container_options.VOLUMES.upper()}" in load().outputs
+    (volume,) = container_options.volumes(Origin("--aws-batch-volumes"), text)
     assert volume.name == "efs"
     assert volume.container_path == "/mnt/efs"
     assert volume.read_only is False
     assert volume.host_path is None
-    assert volume.efs == container.Efs(
+    assert volume.efs == container_options.Efs(
         file_system_id="fs-0123456789abcdef0",
         root_directory=None,  # the access point's root directory
         access_point_id="fsap-0123456789abcdef0",

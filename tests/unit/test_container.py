@@ -9,14 +9,15 @@ from typing import Any
 import pytest
 from snakemake_interface_common.exceptions import WorkflowError
 
-from snakemake_executor_plugin_aws_batch.jobspec import container as c
-from snakemake_executor_plugin_aws_batch.jobspec.container import (
+from snakemake_executor_plugin_aws_batch.jobspec import container
+from snakemake_executor_plugin_aws_batch.jobspec.platform import Platform
+from snakemake_executor_plugin_aws_batch.settings import container_options as c
+from snakemake_executor_plugin_aws_batch.settings.container_options import (
     ContainerOptions,
     Efs,
     Ulimit,
     Volume,
 )
-from snakemake_executor_plugin_aws_batch.jobspec.platform import Platform
 from snakemake_executor_plugin_aws_batch.settings.validation import Origin
 
 FS = "fs-0123456789abcdef0"
@@ -576,12 +577,12 @@ FARGATE_REFUSED = [
 
 @pytest.mark.parametrize(("options", "name", "what"), FARGATE_REFUSED)
 def test_fargate_refuses_what_only_ec2_runs(options, name, what):
-    assert c.platform_problem(options, Platform.FARGATE, None) == (
+    assert container.platform_problem(options, Platform.FARGATE, None) == (
         name,
         f"Fargate does not support {what}; they need an EC2 queue.",
     )
-    assert c.platform_problem(options, Platform.EC2, None) is None
-    assert c.platform_problem(options, Platform.EC2, frozenset({"X86_64"})) is None
+    assert container.platform_problem(options, Platform.EC2, None) is None
+    assert container.platform_problem(options, Platform.EC2, frozenset({"X86_64"})) is None
 
 
 @pytest.mark.parametrize(
@@ -598,31 +599,31 @@ def test_fargate_refuses_what_only_ec2_runs(options, name, what):
     ],
 )
 def test_fargate_runs_efs_volumes_logs_and_either_architecture(options):
-    assert c.platform_problem(options, Platform.FARGATE, None) is None
+    assert container.platform_problem(options, Platform.FARGATE, None) is None
 
 
 @pytest.mark.parametrize("version", ["1.3.0", "1.0.9", "0.9.9"])
 def test_efs_on_fargate_needs_platform_version_1_4_0(version):
     options = ContainerOptions(volumes=(REFS,), fargate_platform_version=version)
-    assert c.platform_problem(options, Platform.FARGATE, None) == (
+    assert container.platform_problem(options, Platform.FARGATE, None) == (
         VOLUMES,
         "EFS volumes on Fargate need platform version 1.4.0 or later "
         f"(--aws-batch-fargate-platform-version is {version}).",
     )
     # The platform version is Fargate's alone.
-    assert c.platform_problem(options, Platform.EC2, None) is None
+    assert container.platform_problem(options, Platform.EC2, None) is None
 
 
 @pytest.mark.parametrize("version", ["1.3.0", "1.0.9"])
 def test_arm64_on_fargate_needs_platform_version_1_4_0(version):
     options = ContainerOptions(cpu_architecture="ARM64", fargate_platform_version=version)
-    assert c.platform_problem(options, Platform.FARGATE, None) == (
+    assert container.platform_problem(options, Platform.FARGATE, None) == (
         ARCH,
         "ARM64 on Fargate needs platform version 1.4.0 or later "
         f"(--aws-batch-fargate-platform-version is {version}).",
     )
     x86 = ContainerOptions(cpu_architecture="X86_64", fargate_platform_version=version)
-    assert c.platform_problem(x86, Platform.FARGATE, None) is None
+    assert container.platform_problem(x86, Platform.FARGATE, None) is None
 
 
 @pytest.mark.parametrize(
@@ -631,7 +632,7 @@ def test_arm64_on_fargate_needs_platform_version_1_4_0(version):
 )
 def test_ec2_refuses_an_architecture_no_compute_environment_offers(wanted, offered):
     options = ContainerOptions(cpu_architecture=wanted)
-    name, why = c.platform_problem(options, Platform.EC2, frozenset(offered)) or ("", "")
+    name, why = container.platform_problem(options, Platform.EC2, frozenset(offered)) or ("", "")
     assert name == ARCH
     assert f"No compute environment of the queue runs {wanted} instances" in why
     assert f"their instance types are {next(iter(offered))}" in why
@@ -648,19 +649,19 @@ def test_ec2_refuses_an_architecture_no_compute_environment_offers(wanted, offer
     ],
 )
 def test_ec2_runs_an_architecture_that_is_offered_or_not_known(wanted, offered):
-    assert c.platform_problem(ContainerOptions(cpu_architecture=wanted), Platform.EC2, offered) is (
-        None
-    )
+    assert container.platform_problem(
+        ContainerOptions(cpu_architecture=wanted), Platform.EC2, offered
+    ) is (None)
 
 
 def test_the_architectures_refused_are_named_together():
-    _, why = c.platform_problem(
+    _, why = container.platform_problem(
         ContainerOptions(cpu_architecture="ARM64"), Platform.EC2, frozenset()
     ) or ("", "")
     assert "runs ARM64 instances" in why
     # Fargate does not ask the queue's instance types.
     assert (
-        c.platform_problem(
+        container.platform_problem(
             ContainerOptions(cpu_architecture="ARM64"), Platform.FARGATE, frozenset({"X86_64"})
         )
         is None
@@ -690,7 +691,7 @@ def test_the_architectures_refused_are_named_together():
     ],
 )
 def test_graviton_types_and_families_are_arm64(instance_type):
-    assert c.architecture_of(instance_type) == "ARM64"
+    assert container.architecture_of(instance_type) == "ARM64"
 
 
 @pytest.mark.parametrize(
@@ -713,4 +714,4 @@ def test_graviton_types_and_families_are_arm64(instance_type):
     ],
 )
 def test_other_types_and_families_are_x86_64(instance_type):
-    assert c.architecture_of(instance_type) == "X86_64"
+    assert container.architecture_of(instance_type) == "X86_64"

@@ -11,15 +11,15 @@ import pytest
 from snakemake_interface_common.exceptions import WorkflowError
 
 from snakemake_executor_plugin_aws_batch.jobspec import names, payloads, spec
-from snakemake_executor_plugin_aws_batch.jobspec.container import (
+from snakemake_executor_plugin_aws_batch.jobspec.platform import Platform, Resources
+from snakemake_executor_plugin_aws_batch.jobspec.spec import DefinitionSpec, JobSpec
+from snakemake_executor_plugin_aws_batch.settings import configuration
+from snakemake_executor_plugin_aws_batch.settings.container_options import (
     ContainerOptions,
     Efs,
     Ulimit,
     Volume,
 )
-from snakemake_executor_plugin_aws_batch.jobspec.platform import Platform, Resources
-from snakemake_executor_plugin_aws_batch.jobspec.spec import DefinitionSpec, JobSpec
-from snakemake_executor_plugin_aws_batch.settings import configuration
 
 from ..factories import GUIDE_CONDITIONAL_RETRY, job_spec
 from ..fakes import VALID_NAME

@@ -12,14 +12,14 @@ import pytest
 from snakemake_interface_common.exceptions import WorkflowError
 
 from snakemake_executor_plugin_aws_batch.jobspec import spec
-from snakemake_executor_plugin_aws_batch.jobspec.container import (
+from snakemake_executor_plugin_aws_batch.jobspec.platform import Platform, Resources
+from snakemake_executor_plugin_aws_batch.settings import configuration, resources
+from snakemake_executor_plugin_aws_batch.settings.container_options import (
     ContainerOptions,
     Efs,
     Ulimit,
     Volume,
 )
-from snakemake_executor_plugin_aws_batch.jobspec.platform import Platform, Resources
-from snakemake_executor_plugin_aws_batch.settings import configuration, resources
 
 from ..factories import GUIDE_CONDITIONAL_RETRY
 

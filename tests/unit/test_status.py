@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from snakemake_executor_plugin_aws_batch.logs import LogLocation
 from snakemake_executor_plugin_aws_batch.tracking import status
 
 SPOT_REASON = "Host EC2 (instance i-0123456789abcdef0) terminated."
@@ -82,7 +83,7 @@ def test_log_location_of_the_job_container_with_default_group():
         "container": {"logStreamName": "s0"},
         "attempts": [{"container": {"logStreamName": "x"}}],
     }
-    assert status.log_location(job) == status.LogLocation("/aws/batch/job", "s0")
+    assert status.log_location(job) == LogLocation("/aws/batch/job", "s0")
 
 
 def test_log_location_of_the_last_attempt_that_ran():
@@ -94,7 +95,7 @@ def test_log_location_of_the_last_attempt_that_ran():
             {"container": {}},
         ],
     }
-    assert status.log_location(job) == status.LogLocation("/custom", "s2")
+    assert status.log_location(job) == LogLocation("/custom", "s2")
 
 
 @pytest.mark.parametrize(

@@ -13,14 +13,11 @@ from typing import Any
 from snakemake_executor_plugin_aws_batch.aws.boundary import BatchError
 from snakemake_executor_plugin_aws_batch.aws.queues import QueueFacts
 from snakemake_executor_plugin_aws_batch.jobspec.platform import Platform, Resources
+from snakemake_executor_plugin_aws_batch.logs import LogLocation
+from snakemake_executor_plugin_aws_batch.states import FINISHED, Finished
 from snakemake_executor_plugin_aws_batch.tracking.jobs import ArrayJob, JobRecord
 from snakemake_executor_plugin_aws_batch.tracking.round import Verdict, Watcher
-from snakemake_executor_plugin_aws_batch.tracking.status import (
-    FINISHED,
-    Finished,
-    LogLocation,
-    Outcome,
-)
+from snakemake_executor_plugin_aws_batch.tracking.status import Outcome
 
 from ..fakes import RecordingLogger
 

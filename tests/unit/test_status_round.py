@@ -10,9 +10,10 @@ from typing import Any
 from snakemake_executor_plugin_aws_batch.aws.boundary import BatchError
 from snakemake_executor_plugin_aws_batch.aws.queues import QueueFacts
 from snakemake_executor_plugin_aws_batch.jobspec.platform import Platform, Resources
+from snakemake_executor_plugin_aws_batch.logs import LogLocation
 from snakemake_executor_plugin_aws_batch.tracking.jobs import JobRecord
 from snakemake_executor_plugin_aws_batch.tracking.round import Verdict, Watcher
-from snakemake_executor_plugin_aws_batch.tracking.status import LogLocation, Outcome
+from snakemake_executor_plugin_aws_batch.tracking.status import Outcome
 
 from ..fakes import RecordingLogger
 

@@ -13,12 +13,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import boto3
 import botocore.config
 import botocore.exceptions
 from snakemake_interface_common.exceptions import WorkflowError
+
+from ..logs import Logger
 
 if TYPE_CHECKING:
     from mypy_boto3_batch import BatchClient
@@ -52,12 +54,6 @@ _CONNECTION_ERRORS = (
     botocore.exceptions.ConnectionError,
     botocore.exceptions.HTTPClientError,
 )
-
-
-class Logger(Protocol):
-    def warning(self, msg: str) -> None: ...
-    def info(self, msg: str) -> None: ...
-    def debug(self, msg: str) -> None: ...
 
 
 class AwsError(Exception):

@@ -13,7 +13,8 @@ from typing import TypeVar
 import boto3
 from snakemake_interface_common.exceptions import WorkflowError
 
-from .boundary import AwsError, Health, Logger, call, client_config
+from ..logs import Logger
+from .boundary import AwsError, Health, call, client_config
 
 T = TypeVar("T")
 PATIENCE_SECONDS = 120.0

@@ -18,7 +18,8 @@ from snakemake_interface_common.exceptions import WorkflowError
 
 from ..jobspec import payloads
 from ..jobspec.platform import Platform
-from ..tracking.status import Finished, LogLocation
+from ..logs import Logger, LogLocation
+from ..states import Finished
 from .boundary import (
     AmbiguousError,
     AwsError,
@@ -27,7 +28,6 @@ from .boundary import (
     Clients,
     Failure,
     Health,
-    Logger,
     call,
 )
 from .queues import QueueFacts, queue_facts

@@ -24,13 +24,15 @@ from typing import Any
 
 from snakemake_interface_common.exceptions import WorkflowError
 
+from .. import states
 from ..aws.boundary import make_clients
 from ..aws.objects import ObjectStore
 from ..aws.service import BatchService
-from ..jobspec import container, payloads
-from ..jobspec.container import ContainerOptions
+from ..jobspec import payloads
 from ..jobspec.platform import Platform
 from ..jobspec.spec import DefinitionSpec
+from ..settings import container_options
+from ..settings.container_options import ContainerOptions
 from ..settings.validation import Origin
 from ..tracking import status
 from ..tracking.status import DEFAULT_LOG_GROUP, log_location
@@ -166,7 +168,7 @@ def plan(options: argparse.Namespace, variables: Mapping[str, str]) -> RunPlan:
         )
     log_group = setting("log_group")
     if log_group:  # the workers' log group is the coordinator's too
-        log_group = container.log_group(Origin("--aws-batch-log-group"), log_group)
+        log_group = container_options.log_group(Origin("--aws-batch-log-group"), log_group)
     from snakemake.common import get_container_image  # noqa: PLC0415 (Snakemake is slow to import)
 
     return RunPlan(
@@ -318,7 +320,7 @@ class Commands:
                     self.out(line)
             if not forever and not lines:
                 return 0
-            if job["status"] in status.FINISHED and not lines:
+            if job["status"] in states.FINISHED and not lines:
                 reason = f": {job['statusReason']}" if job.get("statusReason") else ""
                 code = exit_code(job)
                 self.out(f"Coordinator {job_id} ended {job['status']}{reason} (exit code {code}).")
@@ -336,7 +338,7 @@ class Commands:
             return 0
         counts = self.worker_counts(job_id, queue, int(job.get("createdAt") or 0))
         self.out(f"Its worker jobs on {queue}:")
-        for name in status.STATES:
+        for name in states.STATES:
             self.out(f"  {name:<10} {counts.get(name, 0)}")
         return 0
 
@@ -357,7 +359,7 @@ class Commands:
 
     def cancel(self, job_id: str) -> int:
         job = self.job(job_id)
-        if job["status"] in status.FINISHED:
+        if job["status"] in states.FINISHED:
             self.out(f"Coordinator {job_id} has already ended: {job['status']}.")
             return 0
         self.service.terminate(job_id, CANCEL_REASON)

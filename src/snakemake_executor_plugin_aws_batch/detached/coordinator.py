@@ -15,9 +15,9 @@ from dataclasses import dataclass, fields
 
 from snakemake_interface_common.exceptions import WorkflowError
 
-from ..aws.boundary import Logger
 from ..jobspec import names
 from ..jobspec.environment import job_environment
+from ..logs import Logger
 
 COORDINATOR_PREFIX = "snakemake-coordinator"
 # Where a detached run keeps its things, below the default storage prefix.

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 
 from snakemake_interface_common.exceptions import WorkflowError
 
-from ..aws.boundary import Logger
+from ..logs import Logger
 
 # The submitting machine's own AWS credentials: never sent to a job.
 AWS_CREDENTIAL_VARIABLES = frozenset(

@@ -14,8 +14,9 @@ from typing import Any, TypeVar
 
 from snakemake_interface_common.exceptions import WorkflowError
 
-from ..settings import validation
+from ..settings import container_options, validation
 from ..settings.configuration import GlobalConfig, definition_settings, secrets_need_execution_role
+from ..settings.container_options import ContainerOptions
 from ..settings.resources import (
     ALIASES,
     CONSUMABLE_RESOURCES,
@@ -42,7 +43,6 @@ from ..settings.resources import (
 )
 from ..settings.validation import Origin, invalid
 from . import container, names
-from .container import ContainerOptions
 from .platform import Platform, Request, Resources, ephemeral_storage_gib, fit
 
 T = TypeVar("T")
@@ -119,7 +119,7 @@ def check_rule(rule: str, values: Mapping[str, Any], config: GlobalConfig) -> No
     existing = values.get(JOB_DEFINITION, config.job_definition)
     if existing is not None:
         overridden = [(SECRETS, "secrets"), (CONTAINER_IMAGE, "a container image")]
-        for name, what in [*overridden, *container.WHAT.items()]:
+        for name, what in [*overridden, *container_options.WHAT.items()]:
             if name in values:
                 raise invalid(
                     Origin(name, rule),
@@ -302,12 +302,12 @@ def _container_options(
     """The rule's container options, merged with the settings', checked against the platform."""
     volumes_origin = Origin(VOLUMES, rule) if VOLUMES in values else Origin("--aws-batch-volumes")
     options = ContainerOptions(
-        volumes=container.merge_volumes(
+        volumes=container_options.merge_volumes(
             config.volumes, values.get(VOLUMES, ()), volumes_origin, values.get(VOLUMES)
         ),
         log_group=config.log_group,
         fargate_platform_version=config.fargate_platform_version,
-        **container.from_values(values),
+        **container_options.from_values(values),
     )
     # The rule's own options first: what is refused only with the setting's volumes
     # names the setting, and the setting's volumes that the rule keeps.

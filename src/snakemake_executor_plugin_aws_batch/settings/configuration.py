@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 
 from snakemake_interface_common.exceptions import WorkflowError
 
-from ..jobspec import container
-from ..jobspec.container import Volume
-from . import validation
+from . import container_options, validation
+from .container_options import Volume
 from .validation import Origin, invalid
 
 
@@ -147,11 +146,13 @@ def global_config(
         array_min_size=validation.integer(
             Origin("--aws-batch-array-min-size"), array_min_size, minimum=0, maximum=10_000
         ),
-        volumes=container.volumes(Origin("--aws-batch-volumes"), volumes) if volumes else (),
-        log_group=container.log_group(Origin("--aws-batch-log-group"), log_group)
+        volumes=container_options.volumes(Origin("--aws-batch-volumes"), volumes)
+        if volumes
+        else (),
+        log_group=container_options.log_group(Origin("--aws-batch-log-group"), log_group)
         if log_group
         else None,
-        fargate_platform_version=container.fargate_platform_version(
+        fargate_platform_version=container_options.fargate_platform_version(
             Origin("--aws-batch-fargate-platform-version"), fargate_platform_version
         ),
     )

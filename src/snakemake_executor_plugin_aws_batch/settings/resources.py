@@ -13,8 +13,7 @@ from typing import Any
 
 from snakemake_interface_common.exceptions import WorkflowError
 
-from ..jobspec import container
-from . import validation
+from . import container_options, validation
 from .validation import Origin, invalid
 
 # The per-rule resources of the user guide, and the names of the earlier plugin
@@ -34,11 +33,11 @@ SCHEDULING_PRIORITY = "aws_batch_scheduling_priority"
 SHARE_IDENTIFIER = "aws_batch_share_identifier"
 TAGS = "aws_batch_tags"
 JOB_DEFINITION = "aws_batch_job_definition"
-SHARED_MEMORY_MB = container.SHARED_MEMORY_MB
-VOLUMES = container.VOLUMES
-ULIMITS = container.ULIMITS
-PRIVILEGED = container.PRIVILEGED
-CPU_ARCHITECTURE = container.CPU_ARCHITECTURE
+SHARED_MEMORY_MB = container_options.SHARED_MEMORY_MB
+VOLUMES = container_options.VOLUMES
+ULIMITS = container_options.ULIMITS
+PRIVILEGED = container_options.PRIVILEGED
+CPU_ARCHITECTURE = container_options.CPU_ARCHITECTURE
 ALIASES = {
     "batch_queue": JOB_QUEUE,
     "aws_batch_task_timeout": TIMEOUT,
@@ -96,11 +95,11 @@ PARSERS: dict[str, Callable[[Origin, object], Any]] = {
     SHARE_IDENTIFIER: validation.share_identifier,
     TAGS: validation.tags,
     JOB_DEFINITION: _job_definition,
-    SHARED_MEMORY_MB: container.shared_memory_mb,
-    VOLUMES: container.volumes,
-    ULIMITS: container.ulimits,
-    PRIVILEGED: container.privileged,
-    CPU_ARCHITECTURE: container.cpu_architecture,
+    SHARED_MEMORY_MB: container_options.shared_memory_mb,
+    VOLUMES: container_options.volumes,
+    ULIMITS: container_options.ulimits,
+    PRIVILEGED: container_options.privileged,
+    CPU_ARCHITECTURE: container_options.cpu_architecture,
 }
 
 

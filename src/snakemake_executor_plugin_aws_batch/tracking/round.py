@@ -13,14 +13,13 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..aws.boundary import BatchError, Logger
+from ..aws.boundary import BatchError
 from ..aws.queues import QueueFacts
 from ..jobspec.platform import Resources
+from ..logs import Logger, LogLocation
+from ..states import FINISHED, Finished
 from .jobs import ArrayJob, JobRecord
 from .status import (
-    FINISHED,
-    Finished,
-    LogLocation,
     Outcome,
     children_may_have_finished,
     chunks,

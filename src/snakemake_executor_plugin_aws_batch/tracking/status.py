@@ -9,17 +9,13 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
+
+from ..logs import LogLocation
+from ..states import FINISHED
 
 T = TypeVar("T")
 
-# A job's states in AWS Batch, in the order a job goes through them.
-Live = Literal["SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING"]
-Finished = Literal["SUCCEEDED", "FAILED"]
-LIVE: tuple[Live, ...] = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING")
-FINISHED: tuple[Finished, ...] = ("SUCCEEDED", "FAILED")
-STATES: tuple[str, ...] = (*LIVE, *FINISHED)
 
 DESCRIBE_JOBS_MAX_IDS = 100
 DEFAULT_LOG_GROUP = "/aws/batch/job"
@@ -44,12 +40,6 @@ def outcome(job: Mapping[str, Any]) -> Outcome:
     if status == "FAILED":
         return Outcome.FAILED
     return Outcome.RUNNING
-
-
-@dataclass(frozen=True, slots=True)
-class LogLocation:
-    group: str
-    stream: str
 
 
 def log_location(job: Mapping[str, Any]) -> LogLocation | None:
