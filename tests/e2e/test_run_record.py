@@ -45,6 +45,12 @@ def rows(folder: Path) -> list[dict[str, str]]:
         return list(reader)
 
 
+def descriptions(flow: Any, found: list[dict[str, str]]) -> dict[str, dict[str, Any]]:
+    """AWS Batch's description of each row's job, by its id."""
+    ids = [row["batch_job_id"] for row in found]
+    return {job["jobId"]: job for job in batch_client(flow.local).describe_jobs(jobs=ids)["jobs"]}
+
+
 def ms(text: str) -> int:
     return round(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
 
@@ -57,11 +63,7 @@ def test_a_fan_out_leaves_a_record_that_matches_aws_batch(workflow: Any) -> None
     assert f"AWS Batch run record: {folder.resolve()} (" in result.output
     found = rows(folder)
     assert sorted(r["rule"] for r in found) == ["big", "small", "small", "small", "small"]
-    batch = batch_client(flow.local)
-    described = {
-        job["jobId"]: job
-        for job in batch.describe_jobs(jobs=[r["batch_job_id"] for r in found])["jobs"]
-    }
+    described = descriptions(flow, found)
     for row in found:
         job = described[row["batch_job_id"]]
         assert row["job_name"] == job["jobName"]
@@ -212,11 +214,7 @@ def test_jobs_that_fail_before_a_status_round_sees_them_run_have_failed_rows_wit
     found = rows(the_record(flow.path))
     assert sorted(r["rule"] for r in found) == ["many"] * 10 + ["one"]
     assert len([r for r in sent(flow.local, "SubmitJob") if "arrayProperties" in r]) == 1
-    batch = batch_client(flow.local)
-    described = {
-        job["jobId"]: job
-        for job in batch.describe_jobs(jobs=[r["batch_job_id"] for r in found])["jobs"]
-    }
+    described = descriptions(flow, found)
     for row in found:
         job = described[row["batch_job_id"]]
         assert job["status"] == "FAILED"
