@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import signal
 import threading
 import time
@@ -30,6 +31,7 @@ from .record.rows import (
 )
 from .record.run_record import finish, open_run_record
 from .record.summary import summary_table
+from .resume import identity
 from .settings import configuration
 from .settings.resources import JOB_RESOURCES
 from .submission import arrays
@@ -47,6 +49,8 @@ class Prepared:
     job: JobExecutorInterface
     spec: spec.JobSpec
     command: str
+    group: str  # what it shares with the jobs of its array (arrays.group_key)
+    environment: dict[str, str]  # the run's, with what a later run recognises it by
 
 
 def _wildcards(job: JobExecutorInterface) -> str:
@@ -111,6 +115,11 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
             forward_storage_credentials=settings.forward_storage_credentials,
             logger=self.logger,
         )
+        self.workflow_id = identity.workflow_id(
+            storage_prefix=self._storage_prefix(),
+            workdir=os.getcwd(),
+            snakefile=str(self.workflow.main_snakefile),
+        )
         self.submitter = Submitter(
             service=self.service, definitions=self.definitions, rate=self.config.submit_rate
         )
@@ -148,6 +157,14 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
         settings = getattr(self.workflow, "resource_settings", None)
         limit = getattr(settings, "max_threads", None)
         return limit if isinstance(limit, int) and limit > 0 else None
+
+    def _storage_prefix(self) -> str | None:
+        """The default storage prefix, when the workflow's outputs go to a storage."""
+        storage = self.workflow.storage_settings
+        if getattr(storage, "default_storage_provider", None) is None:
+            return None
+        prefix = getattr(storage, "default_storage_prefix", None)
+        return str(prefix) if prefix else None
 
     def _storage_variables(self) -> set[str]:
         factory = self.workflow.spawned_job_args_factory
@@ -211,23 +228,28 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
             self.logger.debug(note)
         for warning in job_spec.warnings:
             self._warn_once(warning)
-        return Prepared(job, job_spec, command)
+        request = self._request(job_spec, self.environment)
+        marks = identity.variables(
+            self.workflow_id,
+            identity.fingerprint(request, rule=job_spec.rule, attempt=job.attempt),
+        )
+        group = arrays.group_key(request, rule=job_spec.rule, attempt=job.attempt)
+        return Prepared(job, job_spec, command, group, {**self.environment, **marks})
 
     def _group_key(self, ready: Prepared) -> str | None:
         """What the job shares with the others of its array; None: it goes alone."""
         if ready.job.is_group() or ready.spec.named:
             return None
-        return arrays.group_key(
-            self._request(ready.spec, command=""), rule=ready.spec.rule, attempt=ready.job.attempt
-        )
+        return ready.group
 
-    def _request(self, job_spec: spec.JobSpec, *, command: str) -> dict[str, Any]:
-        """The job's request as far as it is known here (its definition not yet an ARN)."""
+    def _request(self, job_spec: spec.JobSpec, environment: Mapping[str, str]) -> dict[str, Any]:
+        """The job's request as far as it is known here: no command yet, its definition
+        not yet an ARN."""
         return payloads.submit_job(
             job_spec,
             job_definition=repr(job_spec.definition),
-            command=command,
-            environment=self.environment,
+            command="",
+            environment=environment,
             array_size=arrays.MAX_SIZE,
         )
 
@@ -245,12 +267,14 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
             f"Submitting AWS Batch job {record.name} to {record.queue} "
             f"({record.resources.describe()})."
         )
-        self.submitter.submit(record, job_spec, command=ready.command, environment=self.environment)
+        self.submitter.submit(
+            record, job_spec, command=ready.command, environment=ready.environment
+        )
 
     def _hand_over_arrays(self, group: list[Prepared]) -> None:
         """Submit a group as arrays, as many as its commands need to fit AWS's limits."""
         parts = arrays.split([ready.command for ready in group])
-        budget = arrays.script_budget(self._request(group[0].spec, command=""))
+        budget = arrays.script_budget(self._request(group[0].spec, group[0].environment))
         for start, stop in arrays.chunks(parts, budget):
             if stop - start == 1:
                 self._hand_over(group[start])
@@ -272,7 +296,7 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
                 array,
                 first,
                 command=arrays.script(parts, start, stop),
-                environment=self.environment,
+                environment=members[0].environment,  # the same for all: one group
                 array_size=array.size,
             )
 

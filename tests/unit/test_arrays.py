@@ -396,3 +396,34 @@ def parent(status="PENDING", size=10, **summary):
 )
 def test_children_are_looked_at_only_when_one_may_have_finished(described, known, expected):
     assert status.children_may_have_finished(described, known) is expected
+
+
+# Reading an array's script back
+
+
+@given(
+    st.lists(st.text(min_size=0, max_size=30), min_size=1, max_size=12),
+    st.text(max_size=20),
+    st.text(max_size=20),
+    st.data(),
+)
+def test_a_script_gives_back_the_commands_of_its_children(middles, head, tail, data):
+    commands = [f"{head}{middle}{tail}" for middle in middles]
+    parts = arrays.split(commands)
+    start = data.draw(st.integers(0, len(commands) - 1))
+    stop = data.draw(st.integers(start + 1, len(commands)))
+    assert arrays.commands_of(arrays.script(parts, start, stop)) == commands[start:stop]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "snakemake --target-jobs a:x=1",  # a single job's command
+        "",
+        arrays.script(arrays.split(["a 1", "a 2"])).replace("1) _m", "7) _m"),  # out of order
+        arrays.script(arrays.split(["a 1", "a 2"])).rpartition("\n")[0],  # cut short
+        arrays.script(arrays.split(["a 1", "a 2"])) + "\nrm -rf /",  # something added
+    ],
+)
+def test_anything_else_is_not_read_as_an_array_script(text):
+    assert arrays.commands_of(text) is None

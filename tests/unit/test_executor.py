@@ -28,6 +28,7 @@ from snakemake_executor_plugin_aws_batch.executor import Executor
 from snakemake_executor_plugin_aws_batch.jobspec import payloads, spec
 from snakemake_executor_plugin_aws_batch.jobspec.platform import Platform
 from snakemake_executor_plugin_aws_batch.record.run_record import RunRecord
+from snakemake_executor_plugin_aws_batch.resume import identity
 from snakemake_executor_plugin_aws_batch.settings import configuration
 from snakemake_executor_plugin_aws_batch.submission import arrays
 from snakemake_executor_plugin_aws_batch.tracking.jobs import ArrayJob, JobBook, JobRecord
@@ -109,6 +110,7 @@ def executor(platform: Platform = Platform.EC2) -> tuple[Executor, Recorder]:
     instance.report_job_success = lambda info: recorder.events.append(("success", info.job, None))
     instance.run_job_pre = recorder.printed.append
     instance.clock = lambda: 0.0  # a round prepared in no time: released whole at its end
+    instance.workflow_id = "workflow-1"
     return instance, recorder
 
 
@@ -146,7 +148,11 @@ def test_a_job_is_recorded_reported_and_handed_to_the_submitter():
     assert (record.name, record.rule, record.queue) == (job_spec.name, "align", "q")
     assert record.resources.describe() == "2 vCPU, 4096 MiB"
     assert command == "snakemake --target align"
+    # The run's environment, and what a later run of the workflow recognises the job by.
+    marks = {k: environment.pop(k) for k in (identity.WORKFLOW_VARIABLE, identity.REQUEST_VARIABLE)}
     assert environment == {"SNAKEMAKE_X": "1"}
+    assert marks[identity.WORKFLOW_VARIABLE] == "workflow-1"
+    assert len(marks[identity.REQUEST_VARIABLE]) == 32
     assert instance.logger.at("info") == [
         f"Submitting AWS Batch job {record.name} to q (2 vCPU, 4096 MiB)."
     ]
@@ -328,7 +334,14 @@ def test_a_rules_jobs_go_as_one_array_and_the_other_rules_jobs_alone() -> None:
     array = array_submission.target
     assert array_submission.array_size == array.size == 12
     assert array_submission.spec.rule == "map"
-    assert array_submission.environment == {"SNAKEMAKE_X": "1"}
+    assert array_submission.environment == {
+        "SNAKEMAKE_X": "1",
+        **identity.variables("workflow-1", array_submission.environment[identity.REQUEST_VARIABLE]),
+    }
+    # Its children share one fingerprint; the jobs of another rule have another.
+    assert {s.environment[identity.REQUEST_VARIABLE] for s in submitted_singles(instance)} != {
+        array_submission.environment[identity.REQUEST_VARIABLE]
+    }
     records = reported_records(recorder)
     assert len(records) == len(jobs)
     assert len(instance.jobs) == len(jobs)
@@ -504,7 +517,7 @@ def test_a_job_that_leaves_no_room_beside_it_goes_alone_with_its_own_command() -
     instance, recorder = array_executor(min_size=10)
     jobs = samples(12)
     # Alone, it takes nearly all of containerOverrides: no other job fits beside it.
-    jobs[5] = job("map", wildcards={"sample": "y" * (payloads.MAX_CONTAINER_OVERRIDES - 450)})
+    jobs[5] = job("map", wildcards={"sample": "y" * (payloads.MAX_CONTAINER_OVERRIDES - 600)})
     instance.run_jobs(jobs)
     records = reported_records(recorder)
     [single] = submitted_singles(instance)

@@ -17,6 +17,7 @@ LAYERS = (
     ("aws",),
     ("tracking",),
     ("submission",),
+    ("resume",),
     ("record",),
     ("executor",),
     ("__init__",),

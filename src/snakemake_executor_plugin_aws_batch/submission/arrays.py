@@ -14,6 +14,7 @@ command was, whatever quotes, commas or spaces that text holds.
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -87,6 +88,34 @@ def script(parts: Split, start: int = 0, stop: int | None = None) -> str:
         'eval "$_p$_m$_s"',
     ]
     return "\n".join(lines)
+
+
+# A word as shlex.quote writes it: bare, or single-quoted pieces with quoted quotes between.
+_QUOTED = r"(?:'[^']*'|\"'\"|[\w@%+=:,./-])+"
+_BRANCH = re.compile(rf"(\d+)\) _m=({_QUOTED});;\n")
+_ENDING = re.compile(rf"_p=({_QUOTED})\n_s=({_QUOTED})\neval \"\$_p\$_m\$_s\"")
+
+
+def commands_of(text: str) -> list[str] | None:
+    """The commands of an array's children, from the script :func:`script` wrote for
+    them, child by child; None when ``text`` is not such a script."""
+    head = f"case ${INDEX_VARIABLE} in\n"
+    if not text.startswith(head):
+        return None
+    middles: list[str] = []
+    position = len(head)
+    while (branch := _BRANCH.match(text, position)) is not None:
+        if int(branch.group(1)) != len(middles):
+            return None
+        middles.append(shlex.split(branch.group(2))[0])
+        position = branch.end()
+    rest = text[position:]
+    default, _, ending = rest.partition("\nesac\n")
+    found = _ENDING.fullmatch(ending)
+    if not default.startswith("*) ") or found is None or not middles:
+        return None
+    prefix, suffix = (shlex.split(found.group(n))[0] for n in (1, 2))
+    return [prefix + middle + suffix for middle in middles]
 
 
 def script_budget(request: Mapping[str, Any]) -> int:
