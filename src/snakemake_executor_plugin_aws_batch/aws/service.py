@@ -19,7 +19,7 @@ from snakemake_interface_common.exceptions import WorkflowError
 from ..jobspec import payloads
 from ..jobspec.platform import Platform
 from ..logs import Logger, LogLocation
-from ..states import Finished
+from ..states import Finished, Live
 from .boundary import (
     AmbiguousError,
     AwsError,
@@ -260,26 +260,10 @@ class BatchService:
         )
         return [dict(job) for job in answer.get("jobs", [])]
 
-    def children(self, array_id: str, status: Finished) -> list[int]:
+    def children(self, array_id: str, status: Live | Finished) -> list[int]:
         """The indexes of the array job's children in ``status`` (ListJobs, 1,000 a page)."""
-        indexes: list[int] = []
-        token: dict[str, Any] = {}
-        while True:
-            page = self._call(
-                "ListJobs",
-                functools.partial(
-                    self._batch.list_jobs,
-                    arrayJobId=array_id,
-                    jobStatus=status,
-                    maxResults=LIST_JOBS_PAGE,
-                    **token,
-                ),
-                STATUS_PATIENCE,
-            )
-            indexes += [_child_index(summary) for summary in page.get("jobSummaryList", [])]
-            if not page.get("nextToken"):
-                return indexes
-            token = {"nextToken": page["nextToken"]}
+        query = {"arrayJobId": array_id, "jobStatus": status, "maxResults": LIST_JOBS_PAGE}
+        return [_child_index(summary) for summary in self._listed(query, STATUS_PATIENCE)]
 
     def terminate(self, job_id: str, reason: str) -> None:
         self._call(
@@ -326,20 +310,28 @@ class BatchService:
         lines = [str(e.get("message", "")).rstrip("\n") for e in answer.get("events", [])]
         return lines, answer.get("nextForwardToken") or token
 
+    def jobs_in(self, queue: str, status: Live | Finished) -> list[str]:
+        """The ids of the jobs of ``queue`` in ``status`` (ListJobs, 1,000 a page)."""
+        query = {"jobQueue": queue, "jobStatus": status, "maxResults": LIST_JOBS_PAGE}
+        return [str(summary["jobId"]) for summary in self._listed(query, SETUP_PATIENCE)]
+
     def jobs_created_since(self, queue: str, created_at_ms: int) -> list[str]:
         """The ids of every job of ``queue`` created at or after ``created_at_ms``."""
-        ids: list[str] = []
+        created = [{"name": "AFTER_CREATED_AT", "values": [str(created_at_ms)]}]
+        query = {"jobQueue": queue, "filters": created}
+        return [str(summary["jobId"]) for summary in self._listed(query, SETUP_PATIENCE)]
+
+    def _listed(self, query: Mapping[str, Any], patience: float) -> list[dict[str, Any]]:
+        """Every job summary ListJobs gives for ``query``, page after page."""
+        summaries: list[dict[str, Any]] = []
         token: dict[str, Any] = {}
-        created: Any = [{"name": "AFTER_CREATED_AT", "values": [str(created_at_ms)]}]
         while True:
             page = self._call(
-                "ListJobs",
-                functools.partial(self._batch.list_jobs, jobQueue=queue, filters=created, **token),
-                SETUP_PATIENCE,
+                "ListJobs", functools.partial(self._batch.list_jobs, **query, **token), patience
             )
-            ids += [str(summary["jobId"]) for summary in page.get("jobSummaryList", [])]
+            summaries += page.get("jobSummaryList", [])
             if not page.get("nextToken"):
-                return ids
+                return summaries
             token = {"nextToken": page["nextToken"]}
 
     # Retry plumbing -------------------------------------------------------------
