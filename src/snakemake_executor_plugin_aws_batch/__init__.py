@@ -127,6 +127,17 @@ class ExecutorSettings(ExecutorSettingsBase):  # type: ignore[misc]
         "timeline.html) in a subfolder named after its start time. Unset: "
         ".snakemake/aws-batch in the working directory.",
     )
+    no_resume: bool = _setting(
+        False,
+        "Submit every job, never taking over the AWS Batch jobs of an earlier run of this "
+        "workflow. By default a job takes over the earlier run's job that runs its command "
+        "with the same request, if it is still live or succeeded while no run watched it.",
+    )
+    keep_unmatched: bool = _setting(
+        False,
+        "Leave running the earlier run's live jobs that no job of this run took over. By "
+        "default they are terminated at the end of the run.",
+    )
     array_min_size: int = _setting(
         10,
         "Submit the ready jobs of one rule that differ only in their command as one "

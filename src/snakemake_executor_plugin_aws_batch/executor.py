@@ -22,6 +22,7 @@ from .aws.boundary import BatchError
 from .aws.service import BatchService
 from .jobspec import payloads, spec
 from .jobspec.environment import job_environment
+from .jobspec.platform import Platform
 from .record.rows import (
     CANCELLED,
     NOT_SUBMITTED,
@@ -29,9 +30,10 @@ from .record.rows import (
     row_for,
     status_without_description,
 )
-from .record.run_record import finish, open_run_record
+from .record.run_record import finish, open_run_record, record_base
 from .record.summary import summary_table
-from .resume import identity
+from .resume import earlier_runs, identity
+from .resume.takeover import Takeover
 from .settings import configuration
 from .settings.resources import JOB_RESOURCES
 from .submission import arrays
@@ -135,16 +137,28 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
         self._cancelled = False
         self.warned: set[str] = set()
         self._sigterm_taken = False
+        queues: set[str] = set()  # every queue the workflow's jobs may go to
+
+        def platform_of(queue: str) -> Platform:
+            queues.add(queue)
+            return self.service.platform(queue)
+
         spec.check_rules(
             self._submitted_rules(),
             self.config,
-            self.service.platform,
+            platform_of,
             self.service.check_definition,
             max_threads=self._max_threads(),
             architectures_of=self.service.architectures,
         )
+        window = earlier_runs.window(record_base(settings.run_record), self.workflow_id)
         # Made once the checks have passed: a run refused at start leaves no record.
-        self.record = open_run_record(settings.run_record, self.logger.warning)
+        self.record = open_run_record(
+            settings.run_record, self.logger.warning, workflow=self.workflow_id
+        )
+        self.takeover = Takeover(self.service, self.logger, cancel=not settings.keep_unmatched)
+        if not settings.no_resume:
+            self.takeover.find(workflow=self.workflow_id, queues=queues, window=window)
 
     def _submitted_rules(self) -> list[Any]:
         """The rules whose jobs may come here: not local rules, nor rules that run nothing."""
@@ -184,7 +198,7 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
         for job in jobs:
             self.run_job_pre(job)
             ready = self._prepare(job)
-            if ready is None:
+            if ready is None or self._adopt(ready):
                 continue
             key = self._group_key(ready)
             if key is None:
@@ -253,13 +267,26 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
             array_size=arrays.MAX_SIZE,
         )
 
-    def _register(self, ready: Prepared, record: JobRecord) -> None:
+    def _register(self, ready: Prepared, record: JobRecord, **values: object) -> None:
         """Make ``record`` the job's: kept until it finishes, in the run record, reported."""
         self.jobs.add(record)
-        self.record.started(record, row_for(ready.job, record_of=record))
+        self.record.started(record, row_for(ready.job, record_of=record, **values))
         self.report_job_submission(SubmittedJobInfo(ready.job, aux={"record": record}))
 
+    def _adopt(self, ready: Prepared) -> bool:
+        """Whether the job takes over a job of an earlier run (see :mod:`.resume`)."""
+        found = self.takeover.claim(ready.command, ready.environment[identity.REQUEST_VARIABLE])
+        if found is None:
+            return False
+        job_spec = ready.spec
+        record = JobRecord(found.name, job_spec.rule, job_spec.queue, job_spec.resources)
+        record.submitted(found.batch_id)
+        self._register(ready, record, batch_job_id=found.batch_id, adopted=found.status)
+        return True
+
     def _hand_over(self, ready: Prepared) -> None:
+        if self._adopt(ready):
+            return
         job_spec = ready.spec
         record = JobRecord(job_spec.name, job_spec.rule, job_spec.queue, job_spec.resources)
         self._register(ready, record)
@@ -383,6 +410,8 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
     def shutdown(self) -> None:
         super().shutdown()
         self.submitter.stop(timeout=60)
+        if getattr(self, "takeover", None) is not None:
+            self.takeover.finish()
         self._write_record()
 
     def _write_record(self) -> None:
@@ -394,7 +423,9 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
         # After Ctrl-C, what is known is written at once: no more AWS calls.
         describe = self.service.describe if not self._cancelled else None
         try:
-            summary = finish(self.record, describe, title=title)
+            summary = finish(
+                self.record, describe, title=title, extra={"resume": self.takeover.counts()}
+            )
         except OSError as exc:
             self.logger.warning(f"The run record in {self.record.folder} cannot be written: {exc}")
             return

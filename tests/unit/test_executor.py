@@ -29,6 +29,7 @@ from snakemake_executor_plugin_aws_batch.jobspec import payloads, spec
 from snakemake_executor_plugin_aws_batch.jobspec.platform import Platform
 from snakemake_executor_plugin_aws_batch.record.run_record import RunRecord
 from snakemake_executor_plugin_aws_batch.resume import identity
+from snakemake_executor_plugin_aws_batch.resume.takeover import Takeover
 from snakemake_executor_plugin_aws_batch.settings import configuration
 from snakemake_executor_plugin_aws_batch.submission import arrays
 from snakemake_executor_plugin_aws_batch.tracking.jobs import ArrayJob, JobBook, JobRecord
@@ -111,6 +112,7 @@ def executor(platform: Platform = Platform.EC2) -> tuple[Executor, Recorder]:
     instance.run_job_pre = recorder.printed.append
     instance.clock = lambda: 0.0  # a round prepared in no time: released whole at its end
     instance.workflow_id = "workflow-1"
+    instance.takeover = Takeover(instance.service, instance.logger, cancel=True)  # finds nothing
     return instance, recorder
 
 

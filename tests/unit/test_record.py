@@ -222,7 +222,7 @@ def test_an_unwritable_run_record_setting_is_refused_naming_it(tmp_path: Path) -
     blocked = tmp_path / "file"
     blocked.write_text("not a folder")
     with pytest.raises(WorkflowError) as info:
-        open_run_record(str(blocked), lambda message: None)
+        open_run_record(str(blocked), lambda message: None, workflow="w")
     message = str(info.value)
     assert "setting --aws-batch-run-record (SNAKEMAKE_AWS_BATCH_RUN_RECORD)" in message
     assert repr(str(blocked)) in message

@@ -14,6 +14,7 @@ from typing import Any
 from snakemake_interface_common.exceptions import WorkflowError
 
 from ..aws.boundary import BatchError
+from ..resume.earlier_runs import write_run_file
 from . import timeline
 from .rows import Row, by_submission, cell, complete, now, tsv, with_description, with_durations
 from .summary import summarize
@@ -104,11 +105,12 @@ class RunRecord:
                 if key is not None:
                     self._rows[key] = with_description(self._rows[key], job)
 
-    def write(self, title: str) -> dict[str, Any]:
-        """Write jobs.tsv (whole, by submission), summary.json and timeline.html."""
+    def write(self, title: str, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Write jobs.tsv (whole, by submission), summary.json (with ``extra``) and
+        timeline.html."""
         with self._lock:
             rows = by_submission(with_durations(row) for row in self._rows.values())
-        summary = summarize(rows)
+        summary = {**summarize(rows), **(extra or {})}
         _replace(self._tsv, tsv(rows))
         _replace(self.folder / "summary.json", json.dumps(summary, indent=2) + "\n")
         _replace(self.folder / "timeline.html", timeline.render(rows, title=title))
@@ -127,6 +129,7 @@ def finish(
     describe: Callable[[Sequence[str]], list[dict[str, Any]]] | None,
     *,
     title: str,
+    extra: Mapping[str, Any] | None = None,
     batch: int = 100,
 ) -> dict[str, Any]:
     """Complete the rows that need it (one DescribeJobs per ``batch``; none without
@@ -139,14 +142,23 @@ def finish(
                 record.complete_with(describe(ids[start : start + batch]), keys)
             except BatchError:  # the record is written with what is known
                 break
-    return record.write(title)
+    return record.write(title, extra)
 
 
-def open_run_record(base: str | None, warn: Callable[[str], None]) -> RunRecord:
-    """This run's record, in a new folder under ``base`` (or :data:`RUN_RECORD`)."""
-    folder = Path(base or RUN_RECORD).resolve()
+def record_base(base: str | None) -> Path:
+    """The folder the runs' records are in: ``base``, or :data:`RUN_RECORD`."""
+    return Path(base or RUN_RECORD).resolve()
+
+
+def open_run_record(base: str | None, warn: Callable[[str], None], *, workflow: str) -> RunRecord:
+    """This run's record, in a new folder under ``base`` (or :data:`RUN_RECORD`), with
+    the run file that says which workflow it is of (:mod:`.earlier_runs`)."""
+    folder = record_base(base)
+    started = now()
     try:
-        return RunRecord(run_folder(folder, now()), warn)
+        record = RunRecord(run_folder(folder, started), warn)
+        write_run_file(record.folder, workflow=workflow, started_ms=int(started.timestamp() * 1000))
+        return record
     except OSError as exc:
         raise WorkflowError(
             f"Invalid value for setting --aws-batch-run-record (SNAKEMAKE_AWS_BATCH_RUN_RECORD): "
