@@ -98,11 +98,7 @@ class Takeover:
         else:
             self.left += len(live)
         if self.found:
-            kept = (
-                f", {self.left} left running (--aws-batch-keep-unmatched)"
-                if self.left
-                else ""
-            )
+            kept = f", {self.left} left running (--aws-batch-keep-unmatched)" if self.left else ""
             self._logger.info(
                 f"Resumed an earlier run of this workflow: {self.adopted} AWS Batch jobs "
                 f"adopted, {self.cancelled} cancelled{kept}."
