@@ -1,6 +1,7 @@
 """The book of an earlier run's jobs: which job of this run takes over which. Pure.
 
-A job of this run takes over a candidate with the same command and the same fingerprint
+A job of this run takes over a candidate with the same command (up to the order of an
+option's values, see :func:`.identity.command_key`) and the same fingerprint
 (the same rule, wildcards, attempt, and everything it runs with), each candidate at most
 once. A candidate with the same command but another fingerprint is stale: what the job
 runs with has changed (its definition, image, resources, queue, ...), so it is never
@@ -14,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .candidates import Candidate
+from .identity import command_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,14 +33,14 @@ class Earlier:
         self._by_command: dict[str, list[Candidate]] = {}
         self._lock = threading.Lock()
         for candidate in found:
-            self._by_command.setdefault(candidate.command, []).append(candidate)
+            self._by_command.setdefault(command_key(candidate.command), []).append(candidate)
 
     def claim(self, command: str, fingerprint: str) -> Claim:
         """Take over the candidate that runs ``command`` with ``fingerprint``, if any. The
         other candidates of that command leave the book too, as stale: those with another
         fingerprint, and any second one of the same (an earlier run's duplicate)."""
         with self._lock:
-            same = self._by_command.pop(command, [])
+            same = self._by_command.pop(command_key(command), [])
         adopted = _best([c for c in same if c.fingerprint == fingerprint])
         return Claim(adopted, tuple(c for c in same if c is not adopted))
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shlex
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,6 +20,8 @@ REQUEST_VARIABLE = "SNAKEMAKE_AWS_BATCH_REQUEST"
 # Left out of the fingerprint: what differs between runs of one job without changing
 # what it computes (tags may name a coordinator's job id).
 UNFINGERPRINTED = ("jobName", "tags", "propagateTags")
+# Where one command of a shell line ends and the next begins.
+SHELL_OPERATORS = frozenset({"&&", "||", ";", "|"})
 
 
 def _digest(value: object) -> str:
@@ -40,6 +43,26 @@ def fingerprint(request: Mapping[str, Any], *, rule: str, attempt: int) -> str:
     overrides = {k: v for k, v in request["containerOverrides"].items() if k != "command"}
     rest = {k: v for k, v in request.items() if k not in (*UNFINGERPRINTED, "containerOverrides")}
     return _digest([rule, attempt, overrides, rest])
+
+
+def command_key(command: str) -> str:
+    """What of a job's command says which job it runs: the command with the values of each
+    option in sorted order. Snakemake writes some options' values from sets (the rerun
+    triggers, a group's rules and targets), whose order changes from one run to the next."""
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return command
+    key: list[str] = []
+    values: list[str] = []
+    for word in [*words, "--"]:
+        if word.startswith("-") or word in SHELL_OPERATORS:
+            key.extend(sorted(values))
+            values = []
+            key.append(word)
+        else:
+            values.append(word)
+    return shlex.join(key[:-1])
 
 
 def variables(workflow: str, request: str) -> dict[str, str]:
