@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import subprocess
@@ -28,12 +29,6 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
 # Planted on the submitting side: none of these may reach a job, a definition or a log.
 PLANTED_HOST_SECRET = "PLANTED-HOST-SECRET-7f3a"
 PLANTED_STORAGE_SECRET = "PLANTED-STORAGE-SECRET-91c2"
-
-
-@pytest.fixture
-def status_pace_seconds() -> float:
-    """The end-to-end runs pace the job statuses at 0.2 s each (the other suites: 0.05 s)."""
-    return 0.2
 
 
 def calls(local: LocalBatch) -> dict[str, int]:
@@ -137,7 +132,10 @@ class Workflow:
 def workflow(local: LocalBatch, tmp_path: Path, request: pytest.FixtureRequest) -> Any:
     def make(snakefile: str) -> Workflow:
         (tmp_path / "Snakefile").write_text(textwrap.dedent(snakefile))
-        name = request.node.name.replace("[", "-").replace("]", "").replace("_", "-").lower()[:40]
+        # The test's name, short, and a digest of its id: each parametrization its own.
+        name = request.node.name.replace("[", "-").replace("]", "").replace("_", "-").lower()
+        digest = hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:8]
+        name = f"{name[:31]}-{digest}"
         return Workflow(local, tmp_path, f"{local.storage_prefix}/{name}")
 
     return make
@@ -162,7 +160,7 @@ def cancel_held(
     try:
         deadline = time.monotonic() + 300
         while not submitted() and time.monotonic() < deadline:
-            time.sleep(0.5)
+            time.sleep(0.1)
         time.sleep(settle_s)
         interrupt(process, sig)
         signalled = time.monotonic()
