@@ -127,6 +127,12 @@ class ExecutorSettings(ExecutorSettingsBase):  # type: ignore[misc]
         "timeline.html) in a subfolder named after its start time. Unset: "
         ".snakemake/aws-batch in the working directory.",
     )
+    spot_retries: int = _setting(
+        2,
+        "Submit a job again, up to this many times (0 to 10), when it failed because its "
+        "EC2 host was terminated (a Spot reclaim: 'Host EC2 (instance ...) terminated.') and "
+        "Snakemake has no retry of its own left for it (--retries).",
+    )
     no_resume: bool = _setting(
         False,
         "Submit every job, never taking over the AWS Batch jobs of an earlier run of this "

@@ -7,6 +7,7 @@ import os
 import signal
 import threading
 import time
+import uuid
 from collections.abc import AsyncGenerator, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -40,8 +41,8 @@ from .submission import arrays
 from .submission.definitions import DefinitionRegistry
 from .submission.submitter import Submitter
 from .tracking.jobs import ArrayJob, JobBook, JobRecord
-from .tracking.round import Watcher
-from .tracking.status import Outcome
+from .tracking.round import Verdict, Watcher
+from .tracking.status import Outcome, host_reclaimed
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,14 @@ def _wildcards(job: JobExecutorInterface) -> str:
     """`` (name=value, ...)`` for the log line, or nothing for a job without wildcards."""
     values = getattr(job, "wildcards_dict", None) or {}
     return f" ({', '.join(f'{k}={v}' for k, v in values.items())})" if values else ""
+
+
+def snakemake_retries_left(job: JobExecutorInterface) -> bool:
+    """Whether Snakemake runs a failed job again itself (``--retries``, a rule's
+    ``retries``): its scheduler does so while the attempts so far are fewer than the job's
+    restart times plus one."""
+    restart_times = getattr(job, "restart_times", 0)
+    return isinstance(restart_times, int) and restart_times > job.attempt - 1
 
 
 def _to_terminate(records: list[JobRecord]) -> list[tuple[str, str]]:
@@ -102,6 +111,7 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
             runnable_warning=settings.runnable_warning,
             missing_job_grace=settings.missing_job_grace,
             array_min_size=settings.array_min_size,
+            spot_retries=settings.spot_retries,
             volumes=settings.volumes,
             log_group=settings.log_group,
             fargate_platform_version=settings.fargate_platform_version,
@@ -135,6 +145,8 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
         self.clock: Callable[[], float] = time.monotonic
         self._recorded = False
         self._cancelled = False
+        self.resubmitted = 0  # jobs submitted again after their EC2 host was reclaimed
+        self._sources_digest: str | None = None
         self.warned: set[str] = set()
         self._sigterm_taken = False
         queues: set[str] = set()  # every queue the workflow's jobs may go to
@@ -245,10 +257,21 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
         request = self._request(job_spec, self.environment)
         marks = identity.variables(
             self.workflow_id,
-            identity.fingerprint(request, rule=job_spec.rule, attempt=job.attempt),
+            identity.fingerprint(request, rule=job_spec.rule, sources=self._sources()),
         )
         group = arrays.group_key(request, rule=job_spec.rule, attempt=job.attempt)
         return Prepared(job, job_spec, command, group, {**self.environment, **marks})
+
+    def _sources(self) -> str:
+        """The digest of the workflow's sources (see :func:`.identity.sources_digest`),
+        read once, when the first job is prepared: the DAG names them."""
+        if self._sources_digest is None:
+            try:
+                paths = [str(p) for p in self.workflow.dag.get_sources()]
+            except Exception:  # no DAG to ask: a digest no other run has
+                paths = [f"/unknown/{uuid.uuid4()}"]
+            self._sources_digest = identity.sources_digest(paths)
+        return self._sources_digest
 
     def _group_key(self, ready: Prepared) -> str | None:
         """What the job shares with the others of its array; None: it goes alone."""
@@ -369,7 +392,7 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
             ):
                 info = pending.pop(id(record))
                 info.external_jobid = record.batch_id
-                if verdict.outcome is Outcome.RUNNING:
+                if verdict.outcome is Outcome.RUNNING or self._resubmitted(info, record, verdict):
                     yield info
                 else:
                     self._report(info, record, verdict.outcome, verdict.message, verdict.job)
@@ -381,6 +404,39 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
             self.logger.error(message)
             for info in pending.values():
                 self._report(info, info.aux["record"], Outcome.FAILED, message)
+
+    def _resubmitted(self, info: SubmittedJobInfo, record: JobRecord, verdict: Verdict) -> bool:
+        """Whether a job whose EC2 host was reclaimed is submitted again (the plugin's
+        retry, ``--aws-batch-spot-retries``): only when Snakemake has no retry of its own
+        left for it, which would run it again anyway."""
+        job = verdict.job
+        if (
+            job is None
+            or not host_reclaimed(job)
+            or record.reclaims >= self.config.spot_retries
+            or snakemake_retries_left(info.job)
+        ):
+            return False
+        self.jobs.finish(record)
+        self.record.finished(record, job, batch_job_id=record.batch_id)
+        ready = self._prepare(info.job)
+        if ready is None:
+            return True  # refused this time: reported as the job's error
+        job_spec = ready.spec
+        again = JobRecord(job_spec.name, job_spec.rule, job_spec.queue, job_spec.resources)
+        again.reclaims = record.reclaims + 1
+        self.resubmitted += 1
+        self.jobs.add(again)
+        self.record.started(again, row_for(info.job, record_of=again, retry_of=record.batch_id))
+        info.aux["record"] = again
+        self.logger.warning(
+            f"AWS Batch job {record.batch_id} ({record.name}) lost its EC2 host "
+            f"({first_line(str(job.get('statusReason') or ''))}); submitting it again as "
+            f"{again.name} ({again.reclaims} of {self.config.spot_retries}, "
+            "--aws-batch-spot-retries)."
+        )
+        self.submitter.submit(again, job_spec, command=ready.command, environment=ready.environment)
+        return True
 
     def _report(
         self,
@@ -424,7 +480,13 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
         describe = self.service.describe if not self._cancelled else None
         try:
             summary = finish(
-                self.record, describe, title=title, extra={"resume": self.takeover.counts()}
+                self.record,
+                describe,
+                title=title,
+                extra={
+                    "resume": self.takeover.counts(),
+                    "host_reclaimed": {"submitted_again": self.resubmitted},
+                },
             )
         except OSError as exc:
             self.logger.warning(f"The run record in {self.record.folder} cannot be written: {exc}")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import signal
 import subprocess
 import sys
 import tarfile
@@ -18,7 +20,7 @@ import pytest
 from snakemake_aws_batch_local import LocalBatch
 
 from ..conftest import client as aws_client
-from .conftest import PLANTED_HOST_SECRET, PLANTED_STORAGE_SECRET, Workflow, calls
+from .conftest import PLANTED_HOST_SECRET, PLANTED_STORAGE_SECRET, Workflow, calls, sent
 
 pytestmark = pytest.mark.timeout(600)
 CLI = str(Path(sys.executable).parent / "snakemake-aws-batch")
@@ -302,3 +304,56 @@ def test_bad_options_are_refused_by_the_parser(detached: Any) -> None:
     result = run.run("run", "--vcpu", "0", "--", "--jobs", "1")
     assert result.returncode == 2
     assert "--vcpu: a positive number, not '0'" in result.stderr
+
+
+STEADY = """
+rule all:
+    input: expand("steady/{i}.txt", i=range(4))
+
+rule steady:
+    output: "steady/{i}.txt"
+    shell: "sleep 15; echo steady {wildcards.i} > {output}"
+"""
+
+
+def kill_coordinator(prefix: str) -> None:
+    """SIGKILL the coordinator's process group, as if its host were gone: found by the
+    module it runs and the workflow's storage prefix in its command line."""
+    for entry in Path("/proc").iterdir():
+        try:
+            line = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        coordinator = b"-m" in line and any(b"coordinator_job" in word for word in line)
+        if coordinator and any(prefix.encode() in word for word in line):
+            os.killpg(int(entry.name), signal.SIGKILL)
+            return
+    raise AssertionError(f"no coordinator process for {prefix}")
+
+
+def test_a_coordinator_started_again_after_its_own_died_takes_over_its_workers(
+    detached: Any,
+) -> None:
+    run = detached(STEADY)
+    first = run.run("run", "--", *run.snakemake_args())
+    assert first.returncode == 0, first.stderr[-3000:]
+    deadline = time.monotonic() + 180
+    while len(sent(run.flow.local, "SubmitJob")) < 5:  # the coordinator and its 4 workers
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+    time.sleep(1)
+    kill_coordinator(run.flow.prefix)
+    batch = aws_client(run.flow.local, "batch")
+    [dead] = batch.describe_jobs(jobs=[coordinator_id(first.stdout)])["jobs"]
+    while dead["status"] != "FAILED":
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+        [dead] = batch.describe_jobs(jobs=[dead["jobId"]])["jobs"]
+    run.flow.local.reset_calls()
+    again = run.run("run", "--wait", "--poll-seconds", "1", "--", *run.snakemake_args())
+    assert again.returncode == 0, (again.stdout + again.stderr)[-4000:]
+    for i in range(4):
+        assert run.flow.read(f"steady/{i}.txt").strip() == f"steady {i}"
+    [coordinator] = sent(run.flow.local, "SubmitJob")  # no worker submitted again
+    assert coordinator["jobName"].startswith("snakemake-coordinator-")
+    assert "4 AWS Batch jobs adopted, 0 cancelled" in again.stdout

@@ -96,6 +96,8 @@ def executor(platform: Platform = Platform.EC2) -> tuple[Executor, Recorder]:
     instance.jobs = JobBook()
     instance.record = RunRecord(Path(tempfile.mkdtemp(prefix="run-record-")))
     instance._cancelled = False
+    instance.resubmitted = 0
+    instance._sources_digest = None
     instance.environment = {"SNAKEMAKE_X": "1"}
     instance.logger = RecordingLogger()
     instance.warned = set()
@@ -604,3 +606,16 @@ def test_sigterm_cancels_once_and_a_second_one_leaves_the_cancel_alone() -> None
         ]
     finally:
         signal.signal(signal.SIGTERM, before)
+
+
+@pytest.mark.parametrize(
+    ("restart_times", "attempt", "left"),
+    [(0, 1, False), (1, 1, True), (1, 2, False), (3, 3, True), (3, 4, False)],
+)
+def test_snakemake_retries_left_follows_its_scheduler(
+    restart_times: int, attempt: int, left: bool
+) -> None:
+    from snakemake_executor_plugin_aws_batch.executor import snakemake_retries_left
+
+    job = types.SimpleNamespace(restart_times=restart_times, attempt=attempt)
+    assert snakemake_retries_left(job) is left  # type: ignore[arg-type]

@@ -890,6 +890,23 @@ def test_a_bad_array_min_size_is_refused_naming_the_setting_value_and_range(valu
     assert "from 0 to 10000" in message
 
 
+@pytest.mark.parametrize(("value", "expected"), [(0, 0), (3, 3), (10, 10), ("1", 1)])
+def test_spot_retries_are_accepted_from_0_to_10(value: object, expected: int) -> None:
+    assert configuration.global_config(**settings(spot_retries=value)).spot_retries == expected
+    assert configuration.global_config(**settings()).spot_retries == 2
+
+
+@pytest.mark.parametrize("value", [-1, 11, "two", 1.5, False])
+def test_bad_spot_retries_are_refused_naming_the_setting_value_and_range(value: object) -> None:
+    with pytest.raises(WorkflowError) as info:
+        configuration.global_config(**settings(spot_retries=value))
+    message = str(info.value)
+    assert f"setting --aws-batch-spot-retries (SNAKEMAKE_AWS_BATCH_SPOT_RETRIES): {value!r}." in (
+        message
+    )
+    assert "from 0 to 10" in message
+
+
 def test_the_documented_resource_names_are_the_known_ones():
     import pathlib
     import re

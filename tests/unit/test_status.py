@@ -206,6 +206,24 @@ def test_spot_hint_wins_over_exit_code_137():
 
 
 @pytest.mark.parametrize(
+    ("status_reason", "container_reason", "expected"),
+    [
+        (SPOT_REASON, None, True),
+        ("Essential container in task exited", SPOT_REASON, True),  # an attempt's reason
+        ("Essential container in task exited", None, False),
+        ("Host EC2 (instance i-0123456789abcdef0) stopped.", None, False),
+        ("Job attempt duration exceeded timeout", None, False),
+    ],
+)
+def test_host_reclaimed(status_reason, container_reason, expected):
+    job = failed_job(status_reason, reason=container_reason)
+    assert status.host_reclaimed(job) is expected
+    assert (
+        "--aws-batch-spot-retries" in (status.hint(status_reason, 1, container_reason) or "")
+    ) is (expected)
+
+
+@pytest.mark.parametrize(
     ("status_reason", "exit_code"),
     [("Essential container in task exited", 1), ("Essential container in task exited", 2)],
 )

@@ -35,6 +35,7 @@ COLUMNS = (
     "rule", "wildcards", "jobid", "batch_job_id", "job_name", "queue", "status",
     "exit_code", "status_reason", "attempts", "vcpu", "memory_mib", "gpu",
     "submitted_at", "started_at", "stopped_at", "queued_s", "run_s", "log_stream", "adopted",
+    "retry_of",
 )  # fmt: skip
 # What the page shows of each job besides its rule and times (the tooltip's fields).
 SHOWN = (

@@ -36,13 +36,17 @@ def window(base: Path, workflow: str, *, exclude: Path | None = None) -> Window:
     without their summary, going back from the newest record under ``base``; records of
     another workflow, and records that cannot be read, end the search with a note."""
     try:
-        folders = sorted((p for p in base.iterdir() if p.is_dir() and p != exclude), reverse=True)
+        folders = sorted(
+            (p for p in base.iterdir() if p.is_dir() and p != exclude), key=_order, reverse=True
+        )
     except OSError:
         return Window(None)
     since, notes = None, []
     for folder in folders:
         if (folder / SUMMARY_FILE).exists():
             break  # that run ended; so did the ones before it, or they were resumed
+        if not (folder / RUN_FILE).exists():
+            continue  # a run stopped before it wrote it (it had sent nothing yet)
         read = _run_file(folder)
         if isinstance(read, str):
             notes.append(f"The run record {folder} {read}: not used to resume.")
@@ -53,6 +57,14 @@ def window(base: Path, workflow: str, *, exclude: Path | None = None) -> Window:
             break
         since = started
     return Window(since, tuple(notes))
+
+
+def _order(folder: Path) -> tuple[str, int]:
+    """Run folders in the order they were made: by start time, then by the number
+    ``-2``, ``-3``, ... of a run that started in the same second as another."""
+    stem, _, time_of_day = folder.name.rpartition("T")
+    clock, dash, number = time_of_day.partition("-")
+    return f"{stem}T{clock}", int(number) if dash and number.isdigit() else 1
 
 
 def _run_file(folder: Path) -> tuple[str, int] | str:

@@ -36,7 +36,8 @@ def find(
     ours = [job for job in _described(service, ids) if of_workflow(job, workflow)]
     if since_ms is None and ours:
         oldest = min(int(job.get("createdAt") or 0) for job in ours)
-        more = [i for i in _ids(service, queues, oldest, live=False) if i not in set(ids)]
+        seen = set(ids)
+        more = [i for i in _ids(service, queues, oldest, live=False) if i not in seen]
         ours += [job for job in _described(service, more) if of_workflow(job, workflow)]
     found = []
     for job in ours:

@@ -2,8 +2,9 @@
 
 Every SubmitJob request carries two variables in its environment: the workflow's id
 (where its outputs go, and its Snakefile) and the request's fingerprint (everything the
-job will run with but its name, command and tags). A later run adopts a job only when
-both are its own and the command is the same.
+job will run with but its name, command and tags, and the content of the workflow's
+sources). A later run adopts a job only when both are its own and the command is the
+same but for where its sources are fetched from.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import hashlib
 import json
 import os
 import shlex
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 WORKFLOW_VARIABLE = "SNAKEMAKE_AWS_BATCH_WORKFLOW"
@@ -22,6 +23,14 @@ REQUEST_VARIABLE = "SNAKEMAKE_AWS_BATCH_REQUEST"
 UNFINGERPRINTED = ("jobName", "tags", "propagateTags")
 # Where one command of a shell line ends and the next begins.
 SHELL_OPERATORS = frozenset({"&&", "||", ";", "|"})
+TARGETS_OPTION = "--target-jobs"
+# The options whose values Snakemake writes from sets, in no set order.
+SET_OPTIONS = frozenset({"--rerun-triggers", "--allowed-rules", TARGETS_OPTION, "--wait-for-files"})
+# The options whose values do not say which job a command runs: where the workflow's
+# sources are fetched from (Snakemake's archive, named by a checksum of the tar file,
+# which changes with the files' order and times: their content is in the fingerprint
+# instead), and the attempt (a job that succeeded at its second attempt did the work).
+UNMATCHED_OPTIONS = frozenset({"--deploy-sources", "--attempt"})
 
 
 def _digest(value: object) -> str:
@@ -37,18 +46,36 @@ def workflow_id(*, storage_prefix: str | None, workdir: str, snakefile: str) -> 
     return _digest([place, os.path.relpath(snakefile, workdir)])
 
 
-def fingerprint(request: Mapping[str, Any], *, rule: str, attempt: int) -> str:
+def sources_digest(paths: Iterable[str]) -> str:
+    """A digest of the content of the workflow's source files (their paths and bytes, in
+    sorted order); a file that cannot be read makes it unique to this run, so that
+    nothing is adopted on a guess."""
+    digest = hashlib.sha256()
+    for path in sorted(set(paths)):
+        try:
+            with open(path, "rb") as stream:
+                content = hashlib.file_digest(stream, "sha256").hexdigest()
+        except OSError:
+            content = os.urandom(16).hex()
+        digest.update(f"{path}\0{content}\0".encode())
+    return digest.hexdigest()[:32]
+
+
+def fingerprint(request: Mapping[str, Any], *, rule: str, sources: str) -> str:
     """What a job's request asks for but its name, command and tags, with its rule and
-    Snakemake attempt: two jobs with the same fingerprint and command run the same."""
+    the sources' digest: two jobs with the same fingerprint and command run the same.
+    Snakemake's attempt is left out: what it changes (resources that grow with it) is in
+    the request."""
     overrides = {k: v for k, v in request["containerOverrides"].items() if k != "command"}
     rest = {k: v for k, v in request.items() if k not in (*UNFINGERPRINTED, "containerOverrides")}
-    return _digest([rule, attempt, overrides, rest])
+    return _digest([rule, sources, overrides, rest])
 
 
 def command_key(command: str) -> str:
-    """What of a job's command says which job it runs: the command with the values of each
-    option in sorted order. Snakemake writes some options' values from sets (the rerun
-    triggers, a group's rules and targets), whose order changes from one run to the next."""
+    """What of a job's command says which job it runs: the command with the values of the
+    options Snakemake writes from sets in sorted order (their order changes from one run
+    to the next), and without its attempt and where the sources are fetched from. The
+    words are compared as the shell reads them: Snakemake quotes every value."""
     try:
         words = shlex.split(command)
     except ValueError:
@@ -57,12 +84,33 @@ def command_key(command: str) -> str:
     values: list[str] = []
     for word in [*words, "--"]:
         if word.startswith("-") or word in SHELL_OPERATORS:
-            key.extend(sorted(values))
+            option = key[-1] if key else None
+            if option in SET_OPTIONS:
+                key.extend(sorted(values))
+            elif option not in UNMATCHED_OPTIONS:
+                key.extend(values)
             values = []
             key.append(word)
         else:
             values.append(word)
     return shlex.join(key[:-1])
+
+
+def targets(command: str) -> str:
+    """Which jobs a command runs: the value of its ``--target-jobs`` (rule and wildcards of
+    each), in sorted order; the whole command's key when it names none."""
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return command
+    if TARGETS_OPTION not in words:
+        return command_key(command)
+    named = []
+    for word in words[words.index(TARGETS_OPTION) + 1 :]:
+        if word.startswith("-") or word in SHELL_OPERATORS:
+            break
+        named.append(word)
+    return shlex.join(sorted(named))
 
 
 def variables(workflow: str, request: str) -> dict[str, str]:

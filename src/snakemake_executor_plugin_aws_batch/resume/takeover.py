@@ -18,8 +18,8 @@ from .earlier_runs import Window
 from .finder import FinderService, find
 
 STALE_REASON = (
-    "Terminated by Snakemake: a new run of this workflow runs this job with a changed "
-    "request (definition, image, resources, queue or environment)."
+    "Terminated by Snakemake: a new run of this workflow runs this job with another "
+    "command or request."
 )
 UNNEEDED_REASON = (
     "Terminated by Snakemake: the new run of this workflow that found this job did not need it."
@@ -68,18 +68,13 @@ class Takeover:
     def claim(self, command: str, fingerprint: str) -> Candidate | None:
         """The earlier job a job of this run takes over; a stale one is terminated."""
         claim = self._earlier.claim(command, fingerprint)
-        for stale in claim.stale:
+        for stale, why in claim.stale:
             self._logger.warning(
-                f"Not adopted: AWS Batch job {stale.batch_id} ({stale.name}) of an earlier run "
-                + (
-                    "runs the same command with a changed request (definition, image, "
-                    "resources, queue or environment); it is terminated and the job "
-                    "submitted anew."
-                    if stale.fingerprint != fingerprint
-                    else "runs the same job as another one taken over; it is terminated."
-                )
+                f"Not adopted: AWS Batch job {stale.batch_id} ({stale.name}, {stale.status}) "
+                f"of an earlier run {why.value}"
+                + ("; it is terminated." if stale.status != "SUCCEEDED" else ".")
             )
-        self.cancelled += self._terminate(claim.stale, STALE_REASON)
+        self.cancelled += self._terminate([stale for stale, _ in claim.stale], STALE_REASON)
         if claim.adopted is not None:
             self.adopted += 1
             self._logger.info(

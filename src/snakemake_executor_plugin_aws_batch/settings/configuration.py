@@ -31,6 +31,7 @@ class GlobalConfig:
     runnable_warning: int = 900
     missing_job_grace: int = 120
     array_min_size: int = 10  # 0: every job is submitted alone
+    spot_retries: int = 2  # submissions again of a job whose host was reclaimed
     volumes: tuple[Volume, ...] = ()
     log_group: str | None = None
     fargate_platform_version: str = "LATEST"
@@ -40,6 +41,8 @@ class GlobalConfig:
 # The shortest grace for a job DescribeJobs does not return: a job just submitted may
 # be missing from its answers for a few seconds.
 MIN_MISSING_JOB_GRACE = 10
+# The most times the plugin submits a job again after its EC2 host was reclaimed.
+MAX_SPOT_RETRIES = 10
 
 
 def definition_settings(config: GlobalConfig) -> list[tuple[str, str]]:
@@ -82,6 +85,7 @@ def global_config(
     runnable_warning: int = 900,
     missing_job_grace: int = 120,
     array_min_size: int = 10,
+    spot_retries: int = 2,
     volumes: str | None = None,
     log_group: str | None = None,
     fargate_platform_version: str = "LATEST",
@@ -145,6 +149,9 @@ def global_config(
         ),
         array_min_size=validation.integer(
             Origin("--aws-batch-array-min-size"), array_min_size, minimum=0, maximum=10_000
+        ),
+        spot_retries=validation.integer(
+            Origin("--aws-batch-spot-retries"), spot_retries, minimum=0, maximum=MAX_SPOT_RETRIES
         ),
         volumes=container_options.volumes(Origin("--aws-batch-volumes"), volumes)
         if volumes

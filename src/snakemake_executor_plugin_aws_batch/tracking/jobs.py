@@ -28,6 +28,7 @@ class JobRecord:
     missing_since: float | None = None
     array: ArrayJob | None = None  # set when the job runs as a child of an array job
     index: int | None = None  # its index in that array
+    reclaims: int = 0  # times it was submitted again after its EC2 host was reclaimed
 
     def submitted(self, batch_id: str) -> None:
         self.batch_id = batch_id

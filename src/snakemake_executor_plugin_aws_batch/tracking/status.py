@@ -79,13 +79,24 @@ def container_reason(job: Mapping[str, Any]) -> str | None:
     return reason or None
 
 
+def host_reclaimed(job: Mapping[str, Any]) -> bool:
+    """Whether the job failed because its EC2 host was terminated (a Spot reclaim or a
+    scale-in): ``Host EC2 (instance i-...) terminated.``"""
+    return _host_terminated(f"{job.get('statusReason') or ''} {container_reason(job) or ''}")
+
+
+def _host_terminated(reason: str) -> bool:
+    return "Host EC2" in reason and "terminated" in reason
+
+
 def hint(status_reason: str, exit_code: int | None, container_reason: str | None) -> str | None:
     """A likely cause and a fix, for the failures users meet most."""
     reason = f"{status_reason} {container_reason or ''}"
-    if "Host EC2" in reason and "terminated" in reason:
+    if _host_terminated(reason):
         return (
             "The EC2 instance was reclaimed (Spot interruption or scale-in). Retry it with "
-            "--retries or aws_batch_retry_strategy with onStatusReason 'Host EC2*'."
+            "--aws-batch-spot-retries, --retries or aws_batch_retry_strategy with "
+            "onStatusReason 'Host EC2*'."
         )
     # Start-up failures first: their reasons often end in a network "i/o timeout".
     network = (
