@@ -59,11 +59,6 @@ def children(local: Any, parent_id: str) -> list[dict[str, Any]]:
     ]
 
 
-def request_parent(local: Any) -> str:
-    [parent] = jobs_named(local, "snakejob-")
-    return str(parent["jobId"])
-
-
 def test_a_fan_out_of_one_rule_runs_as_one_array_and_every_output_is_right(
     workflow: Any,
 ) -> None:
@@ -72,24 +67,37 @@ def test_a_fan_out_of_one_rule_runs_as_one_array_and_every_output_is_right(
     assert result.returncode == 0, result.output[-5000:]
     for sample in SAMPLES:
         assert flow.read(f"out/{sample}.txt").strip() == f"sample={sample}"
-    [request] = arrays_sent(flow.local)
-    assert request["arrayProperties"] == {"size": 30}
+    # One array, or a few when preparing the round took longer than the first release
+    # (half a second: see arrays.Gathering); never a job alone.
+    requests = arrays_sent(flow.local)
+    assert sum(r["arrayProperties"]["size"] for r in requests) == 30
+    assert len(requests) <= 3
     assert not singles_sent(flow.local)
-    assert re.fullmatch(r"snakejob-map-[0-9a-f-]{36}", request["jobName"])
-    # One log line per Snakemake job, naming the array job and the child's index.
-    lines = re.findall(
-        rf"Submitting AWS Batch job {request['jobName']} \[index (\d+)\] \(sample=([^)]+)\)",
-        result.output,
-    )
-    assert sorted(int(index) for index, _ in lines) == list(range(30))
+    lines = []
+    for request in requests:
+        assert re.fullmatch(r"snakejob-map-[0-9a-f-]{36}", request["jobName"])
+        # One log line per Snakemake job, naming the array job and the child's index.
+        found = re.findall(
+            rf"Submitting AWS Batch job {request['jobName']} \[index (\d+)\] \(sample=([^)]+)\)",
+            result.output,
+        )
+        assert sorted(int(index) for index, _ in found) == list(
+            range(request["arrayProperties"]["size"])
+        )
+        lines += found
     assert sorted(sample for _, sample in lines) == sorted(SAMPLES)
-    # The status rounds describe the parent and list the finished children; the
+    # The status rounds describe the parents and list the finished children; the
     # children are described once, together, only for the run record at the end.
-    parent = request_parent(flow.local)
+    parents = {str(job["jobId"]): job for job in jobs_named(flow.local, "snakejob-")}
     asked = [r["jobs"] for r in sent(flow.local, "DescribeJobs")]
     with_children = [ids for ids in asked if any(":" in i for i in ids)]
-    assert [sorted(ids) for ids in with_children] == [sorted(f"{parent}:{i}" for i in range(30))]
-    assert {i for ids in asked for i in ids if ":" not in i} == {parent}
+    children = sorted(
+        f"{parent}:{i}"
+        for parent, job in parents.items()
+        for i in range(job["arrayProperties"]["size"])
+    )
+    assert [sorted(ids) for ids in with_children] == [children]
+    assert {i for ids in asked for i in ids if ":" not in i} == set(parents)
 
 
 FAILING = """

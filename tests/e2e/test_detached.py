@@ -116,7 +116,9 @@ def test_run_wait_runs_the_workflow_from_its_sources_and_keeps_its_log(
     # From here on, the workflow's folder is gone: the coordinator has its own copy.
     moved = tmp_path.parent / f"{tmp_path.name}-moved"
     run.flow.path.rename(moved)
-    rest, _ = process.communicate(timeout=300)
+    # Read on through the same buffer (communicate() would skip what it holds already).
+    rest = process.stdout.read()
+    process.wait(timeout=300)
     output = "".join(printed) + rest
     assert process.returncode == 0, output[-4000:]
     job_id = coordinator_id(output)
