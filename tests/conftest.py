@@ -2,11 +2,18 @@
 
 moto's server (``endpoint``) is reset before each test that uses it; the local AWS Batch
 (``local``) is one server for the session, its knobs and counters reset before each test.
+
+``make test`` runs the tests in several processes (pytest-xdist, ``--dist loadgroup``).
+Each process is a session of its own, with its own servers on ports of their own: the
+counters, requests and knobs a test looks at are those of its process's servers, which
+run one test at a time. Tests that share a fixture made once per module or package
+(podman's service, a checkov scan, a large page) run in one process, which makes it once.
 """
 
 from __future__ import annotations
 
 import collections
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -21,6 +28,44 @@ from snakemake_executor_plugin_aws_batch.aws import boundary
 from .fakes import FakeTime, RecordingLogger
 
 REGION = "us-east-1"
+# Fixture scopes made once for several tests but not for the whole session, widest first.
+SHARED_SCOPES = ("package", "module", "class")
+
+
+def shared_scope(item: pytest.Item) -> str | None:
+    """The widest module- or package-scoped fixture ``item`` uses, as the id of the folder
+    or module it is made for; None when it uses none."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return None
+    scopes = {
+        definitions[-1].scope: definitions[-1].baseid
+        for definitions in info.name2fixturedefs.values()
+        if definitions and definitions[-1].scope in SHARED_SCOPES
+    }
+    module = item.nodeid.split("::")[0]
+    if "package" in scopes:
+        return scopes["package"] or module
+    return module if scopes else None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under ``--dist loadgroup``, the tests of a module (or package) that share a fixture
+    of that scope form one group, which one process runs: the fixture is made once."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    groups = {item.nodeid: shared_scope(item) for item in items}
+    # A module where some test uses a package's fixture goes with that package whole.
+    widest = {
+        item.nodeid.split("::")[0]: group
+        for item in items
+        if (group := groups[item.nodeid]) and group != item.nodeid.split("::")[0]
+    }
+    for item in items:
+        group = widest.get(item.nodeid.split("::")[0], groups[item.nodeid])
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture
@@ -140,10 +185,33 @@ def status_pace_seconds() -> float:
 
 @pytest.fixture
 def local(local_batch: LocalBatch, status_pace_seconds: float) -> LocalBatch:
-    """The session's local AWS Batch: every knob at its default but the pace, no calls counted."""
+    """The session's local AWS Batch: every knob at its default but the pace, no job of an
+    earlier test left, no calls counted."""
     local_batch.reset_knobs(status_pace_seconds=status_pace_seconds)
+    end_leftover_jobs(local_batch)
     local_batch.reset_calls()
     return local_batch
+
+
+ACTIVE_STATUSES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING")
+
+
+def end_leftover_jobs(local: LocalBatch, timeout: float = 60.0) -> None:
+    """Terminate the jobs earlier tests left behind (a cancelled coordinator, a job a test
+    stopped watching), and wait until they have ended: a coordinator still describing its
+    workers would otherwise count in the next test's calls."""
+    if not local.health()["active_jobs"]:
+        return
+    batch = client(local, "batch")
+    queues = [q["jobQueueName"] for q in batch.describe_job_queues()["jobQueues"]]
+    for queue in queues:
+        for status in ACTIVE_STATUSES:
+            listed = batch.list_jobs(jobQueue=queue, jobStatus=status)["jobSummaryList"]
+            for summary in listed:
+                batch.terminate_job(jobId=summary["jobId"], reason="left by an earlier test")
+    deadline = time.monotonic() + timeout
+    while local.health()["active_jobs"] and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 def client(local: LocalBatch, service: str) -> Any:
