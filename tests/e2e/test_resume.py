@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from snakemake_executor_plugin_aws_batch.resume.takeover import STALE_REASON
+
 from ..conftest import client
 from .conftest import Workflow, batch_client, sent
 
@@ -185,3 +187,56 @@ def test_jobs_that_finished_while_the_driver_was_down_are_used_not_run_again(
     assert outputs_written_at(flow) == written  # not computed again
     assert "Resumed an earlier run of this workflow: 10 AWS Batch jobs adopted" in result.output
     assert adopted_column(the_record(flow)) == ["SUCCEEDED"] * 10
+
+
+CHANGED = """
+rule all:
+    input: expand("out/{{i}}.txt", i=range(4))
+
+rule work:
+    output: "out/{{i}}.txt"
+    resources: mem_mb={mem_mb}
+    shell: "echo {{wildcards.i}} > {{output}}"
+"""
+
+
+def test_a_changed_job_and_an_unreadable_record_are_never_adopted_and_nothing_is_lost(
+    workflow: Any,
+) -> None:
+    flow = workflow(CHANGED.format(mem_mb=1024))
+    killed_while_held(flow, *SINGLES, submits=4)
+    earlier = jobs_in(flow, LIVE)
+    assert len(earlier) == 4
+    killed_record = the_record(flow)
+    (killed_record / "run.json").write_text('{"workflow": "trunc')  # a truncated run file
+    (flow.path / "Snakefile").write_text(CHANGED.format(mem_mb=2048))  # each job changed
+    with released_once_looked_for(flow):
+        result = restart(flow, *SINGLES)
+    assert result.returncode == 0, result.output[-5000:]
+    assert_every_output(flow, 4)
+    assert (
+        f"The run record {killed_record} cannot be read (run.json: JSONDecodeError): "
+        "not used to resume." in result.output
+    )
+    said = [line for line in result.output.splitlines() if "adopt" in line.lower()]
+    assert result.output.count("of an earlier run runs with another request or code") == 4, said
+    requests = sent(flow.local, "SubmitJob")
+    assert len(requests) == 4  # every job submitted anew, with its new memory
+    stopped = batch_client(flow.local).describe_jobs(jobs=earlier)["jobs"]
+    memory = {
+        r["value"]
+        for job in stopped
+        for r in job["container"]["resourceRequirements"]
+        if r["type"] == "MEMORY"
+    }
+    assert memory.isdisjoint(  # the new ones ask for more
+        r["value"]
+        for request in requests
+        for r in request["containerOverrides"]["resourceRequirements"]
+        if r["type"] == "MEMORY"
+    )
+    assert {job["status"] for job in stopped} == {"FAILED"}
+    assert {job["statusReason"] for job in stopped} == {STALE_REASON}
+    assert jobs_in(flow, LIVE) == []
+    summary = json.loads((the_record(flow) / "summary.json").read_text())
+    assert summary["resume"] == {"found": 4, "adopted": 0, "cancelled": 4, "left_running": 0}

@@ -24,9 +24,10 @@ from .identity import command_key, targets
 class Why(enum.Enum):
     """Why a candidate of a job is not taken over."""
 
-    COMMAND = "runs another command (the workflow's code or Snakemake's arguments changed)"
+    COMMAND = "runs another command (Snakemake's arguments changed)"
     REQUEST = (
-        "runs with another request (definition, image, resources, queue, environment or attempt)"
+        "runs with another request or code (the workflow's sources, definition, image, "
+        "resources, queue or environment changed)"
     )
     COPY = "runs the same as another job of the earlier run, which is taken over"
 
