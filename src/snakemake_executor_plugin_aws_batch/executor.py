@@ -392,8 +392,11 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
             ):
                 info = pending.pop(id(record))
                 info.external_jobid = record.batch_id
-                if verdict.outcome is Outcome.RUNNING or self._resubmitted(info, record, verdict):
+                if verdict.outcome is Outcome.RUNNING:
                     yield info
+                elif self._resubmitted(info, record, verdict):
+                    if info.aux["record"] is not record:  # submitted again: still running
+                        yield info
                 else:
                     self._report(info, record, verdict.outcome, verdict.message, verdict.job)
         except Exception as exc:
@@ -406,9 +409,10 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
                 self._report(info, info.aux["record"], Outcome.FAILED, message)
 
     def _resubmitted(self, info: SubmittedJobInfo, record: JobRecord, verdict: Verdict) -> bool:
-        """Whether a job whose EC2 host was reclaimed is submitted again (the plugin's
-        retry, ``--aws-batch-spot-retries``): only when Snakemake has no retry of its own
-        left for it, which would run it again anyway."""
+        """Whether a job whose EC2 host was reclaimed is taken care of here: submitted
+        again (the plugin's retry, ``--aws-batch-spot-retries``), or refused this time
+        and reported so. Only when Snakemake has no retry of its own left for it, which
+        would run it again anyway."""
         job = verdict.job
         if (
             job is None
@@ -421,7 +425,7 @@ class Executor(RemoteExecutor):  # type: ignore[misc]
         self.record.finished(record, job, batch_job_id=record.batch_id)
         ready = self._prepare(info.job)
         if ready is None:
-            return True  # refused this time: reported as the job's error
+            return True  # refused this time: reported as the job's error already
         job_spec = ready.spec
         again = JobRecord(job_spec.name, job_spec.rule, job_spec.queue, job_spec.resources)
         again.reclaims = record.reclaims + 1
