@@ -619,3 +619,45 @@ def test_snakemake_retries_left_follows_its_scheduler(
 
     job = types.SimpleNamespace(restart_times=restart_times, attempt=attempt)
     assert snakemake_retries_left(job) is left  # type: ignore[arg-type]
+
+
+RECLAIMED = {
+    "jobId": "id-a",
+    "jobName": "snakejob-align",
+    "status": "FAILED",
+    "statusReason": "Host EC2 (instance i-0123456789abcdef0) terminated.",
+    "attempts": [],
+}
+
+
+@pytest.mark.parametrize(("spot_retries", "restart_times"), [(1, 0), (0, 0), (1, 1)])
+def test_a_reclaimed_job_is_submitted_again_only_when_no_retry_would_run_it(
+    spot_retries: int, restart_times: int
+) -> None:
+    instance, recorder = executor()
+    instance.config = dataclasses.replace(instance.config, spot_retries=spot_retries)
+    snakemake_job = job(aws_batch_mem_mb=4096)
+    snakemake_job.restart_times = restart_times  # Snakemake's --retries
+    instance.run_job(snakemake_job)
+    [(first, *_)] = instance.submitter.submitted
+    first.batch_id = "id-a"
+    info = types.SimpleNamespace(job=snakemake_job, aux={"record": first}, external_jobid=None)
+    recorder.events.clear()
+    instance.watcher = Watcher({first.name: Verdict(Outcome.FAILED, "lost\n", RECLAIMED)})
+    kept = still_running(instance, [info])
+    if spot_retries and not restart_times:
+        assert kept == [info]
+        assert recorder.events == []
+        [_, (again, *_)] = instance.submitter.submitted
+        assert info.aux["record"] is again
+        assert again.reclaims == 1
+        assert instance.jobs.unfinished() == [again]
+        assert instance.resubmitted == 1
+        [warning] = instance.logger.at("warning")
+        assert "AWS Batch job id-a (" in warning
+        assert "(1 of 1, --aws-batch-spot-retries)" in warning
+    else:  # no retry left here, or Snakemake's own comes first
+        assert kept == []
+        assert recorder.events == [("error", snakemake_job, "lost\n")]
+        assert len(instance.submitter.submitted) == 1
+        assert instance.resubmitted == 0
