@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import IO, Protocol
 
 from .container import Options, link_mounts
+from .forkserver import ForkServer
 
 START_FAILED_REASON = "Task failed to start"
 # Every container the Docker engine starts carries these labels (job id, attempt number).
@@ -97,11 +98,11 @@ class ProcessExecution:
     """A command run as a process group in a fresh working directory, empty but for links
     to its mount points (see ``container``)."""
 
-    def __init__(self, launch: Launch) -> None:
+    def __init__(self, launch: Launch, path: str) -> None:
         self._workdir = tempfile.mkdtemp(prefix=f"{launch.name[:40]}-")
         link_mounts(self._workdir, launch.options.mounts)
         environment = {
-            "PATH": f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin",
+            "PATH": path,
             "HOME": self._workdir,
             # The "image" here is the host's Python environment, which already holds
             # Snakemake's dependencies: when a job deploys a storage plugin with pip,
@@ -161,12 +162,20 @@ class ProcessExecution:
 
 
 class ProcessEngine:
-    """Runs each command as a local process; the image is ignored."""
+    """Runs each command as a local process; the image is ignored.
+
+    The "image" is the host's Python environment: its interpreter first on ``PATH``,
+    behind the fork server's ``python`` and ``pip`` (see ``forkserver``).
+    """
 
     name = "process"
+
+    def __init__(self) -> None:
+        host = f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin"
+        self._path = f"{ForkServer(JOB_NICENESS).bin}:{host}"
 
     def describe(self) -> str:
         return "process (each job a local process; images are not used)"
 
     def launch(self, launch: Launch) -> Execution:
-        return ProcessExecution(launch)
+        return ProcessExecution(launch, self._path)

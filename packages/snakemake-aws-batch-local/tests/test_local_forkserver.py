@@ -1,0 +1,233 @@
+"""The fork server: job commands' ``python -m <module>`` and ``pip`` run warm, as if cold."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import snakemake
+
+from snakemake_aws_batch_local.engines import Launch, ProcessEngine
+from snakemake_aws_batch_local.forkserver import ForkServer, write_commands
+
+PROBE = """
+import json, os, subprocess, sys, time
+
+mode = sys.argv[1]
+if mode == "report":
+    print(json.dumps({
+        "warm": "snakemake.cli" in sys.modules,
+        "argv": sys.argv[1:],
+        "cwd": os.getcwd(),
+        "probe": os.environ.get("PROBE"),
+        "stdin": sys.stdin.read(),
+        "session_leader": os.getsid(0) == os.getpid(),
+    }))
+    sys.exit(int(sys.argv[2]))
+if mode == "raise":
+    raise RuntimeError("the probe failed")
+child = subprocess.Popen(["sleep", "60"])
+print(os.getpid(), child.pid, flush=True)
+if mode == "sleep":
+    time.sleep(60)
+"""
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+def gone(*pids: int, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not any(alive(pid) for pid in pids)
+
+
+def listening(server: ForkServer, timeout: float = 60.0) -> ForkServer:
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(server.socket):
+        assert time.monotonic() < deadline, "the fork server did not start"
+        time.sleep(0.05)
+    return server
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[ForkServer]:
+    started = ForkServer(modules=("probe",))
+    yield listening(started)
+    started.close()
+
+
+@pytest.fixture
+def probe(tmp_path: Path, server: ForkServer) -> dict[str, Any]:
+    """Where and how to run the probe through the server's commands."""
+    (tmp_path / "probe.py").write_text(PROBE)
+    env = {
+        "PATH": f"{server.bin}:/usr/bin:/bin",
+        "PYTHONPATH": str(tmp_path),
+        "PROBE": "given",
+    }
+    return {"cwd": tmp_path, "env": env}
+
+
+def python(server: ForkServer, *argv: str) -> list[str]:
+    return [os.path.join(server.bin, "python"), *argv]
+
+
+def test_a_handed_over_command_runs_warm_with_its_arguments_environment_and_streams(
+    server: ForkServer, probe: dict[str, Any]
+) -> None:
+    done = subprocess.run(
+        python(server, "-m", "probe", "report", "3"),
+        input="on stdin",
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        **probe,
+    )
+    assert done.returncode == 3, done.stderr
+    report = json.loads(done.stdout)
+    assert report == {
+        "warm": True,
+        "argv": ["report", "3"],
+        "cwd": str(probe["cwd"]),
+        "probe": "given",
+        "stdin": "on stdin",
+        "session_leader": True,
+    }
+
+
+def test_other_commands_run_the_real_interpreter(server: ForkServer, probe: dict[str, Any]) -> None:
+    script = "import sys; print('snakemake.cli' in sys.modules, sys.executable)"
+    done = subprocess.run(
+        python(server, "-c", script),
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        **probe,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", sys.executable]
+
+
+def test_without_a_listening_server_the_command_runs_the_real_interpreter(
+    tmp_path: Path,
+) -> None:
+    write_commands(tmp_path, str(tmp_path / "no-socket"), sys.executable, ("probe",))
+    (tmp_path / "probe.py").write_text(PROBE)
+    done = subprocess.run(
+        [str(tmp_path / "python"), "-m", "probe", "report", "0"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tmp_path)},
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["warm"] is False
+
+
+def test_an_uncaught_exception_exits_1_with_its_traceback(
+    server: ForkServer, probe: dict[str, Any]
+) -> None:
+    done = subprocess.run(
+        python(server, "-m", "probe", "raise"),
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        **probe,
+    )
+    assert done.returncode == 1
+    assert "RuntimeError: the probe failed" in done.stderr
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_to_the_command_reaches_what_it_runs_and_its_exit_mirrors_it(
+    server: ForkServer, probe: dict[str, Any], sig: signal.Signals
+) -> None:
+    command = subprocess.Popen(
+        python(server, "-m", "probe", "sleep"), stdout=subprocess.PIPE, text=True, **probe
+    )
+    assert command.stdout is not None
+    pid, child = (int(word) for word in command.stdout.readline().split())
+    command.send_signal(sig)
+    returncode = command.wait(timeout=30)
+    assert returncode == -sig  # for SIGINT, after KeyboardInterrupt's traceback
+    assert gone(pid, child)
+
+
+def test_killing_the_command_kills_what_it_runs(server: ForkServer, probe: dict[str, Any]) -> None:
+    command = subprocess.Popen(
+        python(server, "-m", "probe", "sleep"), stdout=subprocess.PIPE, text=True, **probe
+    )
+    assert command.stdout is not None
+    pid, child = (int(word) for word in command.stdout.readline().split())
+    command.kill()
+    command.wait(timeout=30)
+    assert gone(pid, child)
+
+
+def test_what_the_command_leaves_running_ends_with_it(
+    server: ForkServer, probe: dict[str, Any]
+) -> None:
+    done = subprocess.run(
+        python(server, "-m", "probe", "leave"),
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        **probe,
+    )
+    assert done.returncode == 0, done.stderr
+    pid, child = (int(word) for word in done.stdout.split())
+    assert gone(pid, child)
+
+
+def test_pip_runs_through_the_server(server: ForkServer, probe: dict[str, Any]) -> None:
+    done = subprocess.run(
+        [os.path.join(server.bin, "pip"), "--version"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        **probe,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("pip ")
+
+
+def test_the_process_engine_runs_snakemake_of_a_job_command() -> None:
+    lines: list[str] = []
+    engine = ProcessEngine()
+    execution = engine.launch(
+        Launch(
+            command=["/bin/sh", "-c", "python -m snakemake --version && exit 7"],
+            environment={},
+            image=None,
+            name="forkserver-test",
+            on_output=lines.append,
+        )
+    )
+    deadline = time.monotonic() + 60
+    while execution.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert execution.poll() == 7
+    execution.close()
+    assert lines == [snakemake.__version__]
