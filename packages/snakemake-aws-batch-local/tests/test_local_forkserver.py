@@ -34,6 +34,8 @@ if mode == "report":
     sys.exit(int(sys.argv[2]))
 if mode == "raise":
     raise RuntimeError("the probe failed")
+if mode == "kill-group":  # what `kill -KILL 0` in a job's shell does
+    os.killpg(0, 9)
 child = subprocess.Popen(["sleep", "60"])
 print(os.getpid(), child.pid, flush=True)
 if mode == "sleep":
@@ -171,6 +173,15 @@ def test_a_signal_to_the_command_reaches_what_it_runs_and_its_exit_mirrors_it(
     returncode = command.wait(timeout=30)
     assert returncode == -sig  # for SIGINT, after KeyboardInterrupt's traceback
     assert gone(pid, child)
+
+
+def test_a_command_whose_process_group_is_killed_ends_by_sigkill(
+    server: ForkServer, probe: dict[str, Any]
+) -> None:
+    command = subprocess.run(
+        python(server, "-m", "probe", "kill-group"), check=False, timeout=60, **probe
+    )
+    assert command.returncode == -signal.SIGKILL
 
 
 def test_killing_the_command_kills_what_it_runs(server: ForkServer, probe: dict[str, Any]) -> None:
