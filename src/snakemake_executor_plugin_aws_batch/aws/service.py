@@ -290,9 +290,11 @@ class BatchService:
             return []
         return [str(event.get("message", "")).rstrip("\n") for event in answer.get("events", [])]
 
-    def log_page(self, location: LogLocation, token: str | None) -> tuple[list[str], str | None]:
+    def log_page(
+        self, location: LogLocation, token: str | None
+    ) -> tuple[list[str] | None, str | None]:
         """The log stream's lines after ``token`` (from its start without one), and the
-        token to read on from; ``(lines, None)`` when the stream cannot be read yet."""
+        token to read on from; ``(None, token)`` when the stream cannot be read (yet)."""
         query: dict[str, Any] = {"startFromHead": True}
         if token:
             query["nextToken"] = token
@@ -306,7 +308,7 @@ class BatchService:
             )
         except BatchError as exc:
             self._logger.debug(f"Could not read log stream {location.stream}: {exc}")
-            return [], token
+            return None, token
         lines = [str(e.get("message", "")).rstrip("\n") for e in answer.get("events", [])]
         return lines, answer.get("nextForwardToken") or token
 

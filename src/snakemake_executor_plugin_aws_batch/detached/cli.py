@@ -308,25 +308,35 @@ class Commands:
         return found[0]
 
     def follow(self, job_id: str, poll_seconds: float, *, forever: bool = True) -> int:
-        """Print the job's log as it comes; once it has ended, its exit code."""
+        """Print the job's log as it comes; once the job has ended and its log is read to
+        the end, its exit code. CloudWatch Logs can lag behind the job's status and a read
+        can fail: the end is a read that finds nothing new, ``poll_seconds`` after one that
+        found nothing either (or five failed reads in a row)."""
         token: str | None = None
+        quiet_reads = 0  # since the job ended: reads in a row that found nothing new
         while True:
             job = self.job(job_id)
             location = log_location(job)
-            lines: list[str] = []
+            lines: list[str] | None = []
             if location is not None:
                 lines, token = self.service.log_page(location, token)
-                for line in lines:
-                    self.out(line)
-            if not forever and not lines:
+            for line in lines or ():
+                self.out(line)
+            if lines:
+                quiet_reads = 0
+                continue
+            if not forever:
                 return 0
-            if job["status"] in states.FINISHED and not lines:
-                reason = f": {job['statusReason']}" if job.get("statusReason") else ""
-                code = exit_code(job)
-                self.out(f"Coordinator {job_id} ended {job['status']}{reason} (exit code {code}).")
-                return code
-            if not lines:
-                time.sleep(poll_seconds)
+            if job["status"] in states.FINISHED:
+                quiet_reads += 1
+                if (lines is not None and quiet_reads >= 2) or quiet_reads >= 5:
+                    reason = f": {job['statusReason']}" if job.get("statusReason") else ""
+                    code = exit_code(job)
+                    self.out(
+                        f"Coordinator {job_id} ended {job['status']}{reason} (exit code {code})."
+                    )
+                    return code
+            time.sleep(poll_seconds)
 
     def status(self, job_id: str) -> int:
         job = self.job(job_id)
