@@ -34,6 +34,15 @@ if mode == "report":
     sys.exit(int(sys.argv[2]))
 if mode == "raise":
     raise RuntimeError("the probe failed")
+if mode == "warmth":
+    from botocore.loaders import JSONFileLoader
+    from snakemake_interface_storage_plugins.registry import StoragePluginRegistry
+
+    print(json.dumps({
+        "plugins_listed": StoragePluginRegistry._instance is not None,
+        "botocore_files_kept": getattr(JSONFileLoader.load_file, "kept", False),
+    }))
+    sys.exit(0)
 if mode == "kill-group":  # what `kill -KILL 0` in a job's shell does
     os.killpg(0, 9)
 child = subprocess.Popen(["sleep", "60"])
@@ -111,6 +120,37 @@ def test_a_handed_over_command_runs_warm_with_its_arguments_environment_and_stre
         "stdin": "on stdin",
         "session_leader": True,
     }
+
+
+def warmth(server: ForkServer, probe: dict[str, Any]) -> dict[str, bool]:
+    done = subprocess.run(
+        python(server, "-m", "probe", "warmth"),
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        **probe,
+    )
+    return dict(json.loads(done.stdout))
+
+
+def test_a_command_finds_the_plugins_listed_and_botocore_files_read(
+    server: ForkServer, probe: dict[str, Any]
+) -> None:
+    assert warmth(server, probe) == {"plugins_listed": True, "botocore_files_kept": True}
+
+
+@pytest.mark.parametrize("where", ["PYTHONPATH", "pip deployments"])
+def test_a_command_that_can_see_a_plugin_the_server_did_not_lists_them_again(
+    server: ForkServer, probe: dict[str, Any], tmp_path: Path, where: str
+) -> None:
+    folder = (
+        tmp_path / "extra" if where == "PYTHONPATH" else tmp_path / ".snakemake/pip-deployments"
+    )
+    (folder / "snakemake_storage_plugin_unseen").mkdir(parents=True)
+    if where == "PYTHONPATH":
+        probe["env"]["PYTHONPATH"] += f"{os.pathsep}{folder}"
+    assert warmth(server, probe)["plugins_listed"] is False
 
 
 def test_other_commands_run_the_real_interpreter(server: ForkServer, probe: dict[str, Any]) -> None:

@@ -39,14 +39,9 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-# Imported once by the server, before it forks.
-PRELOAD = (
-    "snakemake.cli",
-    "snakemake_storage_plugin_s3",
-    "boto3",
-    "pip._internal.cli.main",
-    "pip._internal.commands.install",
-)
+from . import warm
+from .warm import PRELOAD
+
 # The commands handed over: ``python -m <module> ...`` and ``pip ...``.
 PYTHON_MODULES = ("snakemake",)
 HEADER = struct.Struct("!I")
@@ -283,6 +278,7 @@ def run(request: dict[str, Any], fds: list[int]) -> int:
     sys.path[:1] = [request["cwd"], *extra]
     sys.path_importer_cache.clear()
     importlib.invalidate_caches()
+    warm.refresh()
     sys.argv = list(request["argv"])
     code, interrupted = 0, False
     try:
@@ -322,9 +318,7 @@ def main() -> None:
     args = parser.parse_args()
     with contextlib.suppress(OSError):
         os.nice(args.niceness)
-    for module in args.preload:
-        with contextlib.suppress(ImportError):
-            importlib.import_module(module)
+    warm.prepare(args.preload)
     serve(args.socket)
 
 
