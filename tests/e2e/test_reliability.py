@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from snakemake_executor_plugin_aws_batch.aws.service import STATUS_PATIENCE
+
 from .conftest import calls, jobs_named, sent
 
 pytestmark = pytest.mark.e2e
@@ -38,6 +40,9 @@ def test_throttling_storm_submits_every_job_exactly_once(workflow: Any) -> None:
     assert "Traceback" not in result.output
 
 
+OUTAGE_SECONDS = STATUS_PATIENCE + 10
+
+
 def test_outage_is_waited_out_with_one_warning(workflow: Any) -> None:
     flow = workflow(MANY % 4)
     flow.local.set_knobs(hold_jobs=True)  # the jobs themselves would need S3 during the outage
@@ -46,8 +51,9 @@ def test_outage_is_waited_out_with_one_warning(workflow: Any) -> None:
         deadline = time.monotonic() + 120
         while calls(flow.local).get("SubmitJob", 0) < 4 and time.monotonic() < deadline:
             time.sleep(0.5)
-        flow.local.set_knobs(outage_seconds=60)
-        time.sleep(62)
+        # Longer than a status round's patience (STATUS_PATIENCE): rounds fail in a row.
+        flow.local.set_knobs(outage_seconds=OUTAGE_SECONDS)
+        time.sleep(OUTAGE_SECONDS + 2)
         flow.local.set_knobs(hold_jobs=False)
         output, _ = process.communicate(timeout=600)
     finally:

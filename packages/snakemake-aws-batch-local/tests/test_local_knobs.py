@@ -254,3 +254,19 @@ def test_instant_jobs(batch: Any, local: LocalBatch) -> None:
         jobs += found
     assert {job["status"] for job in jobs} == {"SUCCEEDED"}
     assert {job["container"]["exitCode"] for job in jobs} == {0}
+
+
+def test_timeout_scale_shortens_the_time_limit_only(batch: Any, local: LocalBatch) -> None:
+    local.set_knobs(timeout_scale=0.05)
+    name = definition(batch, "sleep 60")
+    job_id = submit(batch, local, name, timeout={"attemptDurationSeconds": 60})
+    started = time.monotonic()
+    job = wait_for(batch, job_id)
+    assert time.monotonic() - started < 30  # 3 s, and the stop: far below the 60 given
+    assert job["status"] == "FAILED"
+    assert job["statusReason"] == "Job attempt duration exceeded timeout"
+    assert job["timeout"] == {"attemptDurationSeconds": 60}
+    with pytest.raises(ValueError, match="above 0"):
+        local.set_knobs(timeout_scale=0)
+    with pytest.raises(ValueError, match="fraction"):
+        local.set_knobs(timeout_scale=1.5)

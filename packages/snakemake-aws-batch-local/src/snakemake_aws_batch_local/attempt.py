@@ -214,7 +214,8 @@ class AttemptRun:
 
     def _watch(self, execution: Execution) -> Outcome:
         duration = self.job._get_attempt_duration()
-        deadline = time.monotonic() + duration if duration else None
+        scale = self.extras.runtime.knobs.timeout_scale()
+        deadline = time.monotonic() + duration * scale if duration else None
         while True:
             grace = self.extras.runtime.knobs.stop_timeout()
             # Before the exit code: an attempt that is RUNNING for Batch (its exit not seen

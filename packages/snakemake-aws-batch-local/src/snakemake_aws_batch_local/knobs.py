@@ -24,6 +24,7 @@ KNOB_NAMES = (
     "instant_jobs",
     "interrupt_jobs",
     "stop_timeout_seconds",
+    "timeout_scale",
 )
 
 # Other spellings accepted on input (never in the answers): ``fault_rate`` takes a dict
@@ -56,6 +57,9 @@ class Knobs:
     # Between SIGTERM and SIGKILL when a running attempt is stopped (ECS's
     # ECS_CONTAINER_STOP_TIMEOUT, 30 s on AWS; short here so that tests stay quick).
     stop_timeout_seconds: float = 2.0
+    # The share of a job's ``attemptDurationSeconds`` after which its attempt times out (1:
+    # as on AWS); less lets a test see a timeout without waiting out AWS's 60 s minimum.
+    timeout_scale: float = 1.0
     outage_until: float = 0.0
     outage_mode: str = "refuse"
 
@@ -154,6 +158,10 @@ class KnobBoard:
         with self._lock:
             return self._knobs.stop_timeout_seconds
 
+    def timeout_scale(self) -> float:
+        with self._lock:
+            return self._knobs.timeout_scale
+
     def holding(self) -> bool:
         with self._lock:
             return self._knobs.hold_jobs
@@ -174,6 +182,11 @@ class KnobBoard:
                 changes[name] = _rate(name, value)
             elif name in ("latency_ms", "status_pace_seconds", "stop_timeout_seconds"):
                 changes[name] = _number(name, value)
+            elif name == "timeout_scale":
+                scale = _rate(name, value)
+                if scale == 0:
+                    raise ValueError("knob timeout_scale is a fraction above 0, at most 1")
+                changes[name] = scale
             elif name == "submit_rate_limit":
                 changes[name] = _number(name, value, optional=True)
             elif name in ("hold_jobs", "instant_jobs"):
@@ -212,6 +225,7 @@ class KnobBoard:
             "instant_jobs": knobs.instant_jobs,
             "interrupt_jobs": knobs.interrupt_jobs,
             "stop_timeout_seconds": knobs.stop_timeout_seconds,
+            "timeout_scale": knobs.timeout_scale,
         }
 
     def in_outage(self) -> bool:
