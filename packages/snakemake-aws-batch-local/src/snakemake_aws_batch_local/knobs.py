@@ -130,6 +130,36 @@ def _patterns(name: str, value: Any) -> list[str]:
     return list(value)
 
 
+def _optional_number(name: str, value: Any) -> float | None:
+    return _number(name, value, optional=True)
+
+
+def _scale(name: str, value: Any) -> float:
+    scale = _rate(name, value)
+    if scale == 0:
+        raise ValueError(f"knob {name} is a fraction above 0, at most 1")
+    return scale
+
+
+def _outage_mode(name: str, value: Any) -> str:
+    if value not in OUTAGE_MODES:
+        raise ValueError(f"knob {name} is one of {', '.join(OUTAGE_MODES)}")
+    return str(value)
+
+
+# How each knob's value is checked (``outage_seconds``, an action, aside).
+VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
+    **dict.fromkeys(RATE_KNOBS, _rate),
+    **dict.fromkeys(("latency_ms", "status_pace_seconds", "stop_timeout_seconds"), _number),
+    "submit_rate_limit": _optional_number,
+    **dict.fromkeys(("hold_jobs", "instant_jobs"), _flag),
+    "forget_jobs": _ids,
+    "interrupt_jobs": _patterns,
+    "outage_mode": _outage_mode,
+    "timeout_scale": _scale,
+}
+
+
 class KnobBoard:
     """Thread-safe holder of the knobs, shared by the HTTP middleware and the job runner."""
 
@@ -178,30 +208,11 @@ class KnobBoard:
         """Validate every value first, then apply them together."""
         changes: dict[str, Any] = {}
         for name, value in canonical(values).items():
-            if name in RATE_KNOBS:
-                changes[name] = _rate(name, value)
-            elif name in ("latency_ms", "status_pace_seconds", "stop_timeout_seconds"):
-                changes[name] = _number(name, value)
-            elif name == "timeout_scale":
-                scale = _rate(name, value)
-                if scale == 0:
-                    raise ValueError("knob timeout_scale is a fraction above 0, at most 1")
-                changes[name] = scale
-            elif name == "submit_rate_limit":
-                changes[name] = _number(name, value, optional=True)
-            elif name in ("hold_jobs", "instant_jobs"):
-                changes[name] = _flag(name, value)
-            elif name == "forget_jobs":
-                changes[name] = _ids(name, value)
-            elif name == "interrupt_jobs":
-                changes[name] = _patterns(name, value)
-            elif name == "outage_mode":
-                if value not in OUTAGE_MODES:
-                    raise ValueError(f"knob outage_mode is one of {', '.join(OUTAGE_MODES)}")
-                changes[name] = value
-            else:  # outage_seconds
+            if name == "outage_seconds":
                 seconds = _number(name, value, optional=True) or 0.0
                 changes["outage_until"] = time.monotonic() + seconds if seconds else 0.0
+            else:
+                changes[name] = VALIDATORS[name](name, value)
         with self._lock:
             for name, value in changes.items():
                 setattr(self._knobs, name, value)
