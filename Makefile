@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv browser podman image test lint typecheck unit demo bench bench-smoke clean
+.PHONY: help venv debian browser podman image test lint typecheck unit demo bench bench-smoke clean
 
 help:
 	@echo "make demo   run the example workflow on the local AWS Batch endpoint"
@@ -48,16 +48,20 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 APT_INSTALL := $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive \
 	$(SUDO) apt-get install -y -q --no-install-recommends
 
-# The browser tests (tests/browser) open pages in Debian's headless Chromium.
-browser:
-	@command -v chromium >/dev/null 2>&1 || { $(APT_INSTALL) chromium; }
+# The Debian packages the tests need, in one apt-get run (two at once would contend for
+# dpkg's lock): Chromium for the browser tests (tests/browser); podman, runc and
+# debootstrap for the jobs in containers (tests/e2e/containers), podman serving Docker's
+# API with the settings in podman/containers.conf. Each command's package has its name.
+DEBIAN_PACKAGES := chromium podman runc debootstrap
+debian:
+	@missing=""; for name in $(DEBIAN_PACKAGES); do \
+		command -v $$name >/dev/null 2>&1 || missing="$$missing $$name"; done; \
+	[ -z "$$missing" ] || { $(APT_INSTALL) $$missing; }
+
+browser: debian
 	@chromium --version
 
-# The container tests (tests/e2e/containers) run jobs in containers of Snakemake's default
-# image, through podman serving Docker's API with the settings in podman/containers.conf.
-podman:
-	@command -v podman >/dev/null 2>&1 && command -v debootstrap >/dev/null 2>&1 || { \
-		$(APT_INSTALL) podman runc debootstrap; }
+podman: debian
 	@podman --version
 
 # Snakemake's default job image (docker.io/snakemake/snakemake:v<version>), built offline
@@ -65,21 +69,21 @@ podman:
 image: podman $(DEMO_STAMP)
 	$(SUDO) podman/build-image $(BIN)/python
 
-# Three runs, their line coverage of the plugin added up (its floor is fail_under in
+# The set-up steps side by side (the venvs, the Debian packages, the image). Then two
+# runs, their line coverage of the plugin added up (its floor is fail_under in
 # pyproject.toml), each listing its slowest tests. The jobs in containers first, alone:
 # podman's containers share one CPU weight, which the machine's other processes would
-# crowd out. Then the tests that run no workflow, in PYTEST_WORKERS processes at once
-# (pytest-xdist; `--dist loadgroup` keeps the tests that share a module's fixture in one).
-# Then the end-to-end runs one at a time: each runs its jobs as real processes, up to 50
-# at once, and two such runs together starve the local endpoint on a small machine.
+# crowd out. Then every other test, in PYTEST_WORKERS processes at once (pytest-xdist;
+# `--dist loadgroup` keeps the tests that share a module's fixture in one). Each process
+# has its own local endpoint; the end-to-end runs' jobs and drivers are forked from
+# processes that imported Snakemake once (the endpoint's fork server).
 PYTEST_WORKERS ?= 3
-E2E_TESTS := tests/e2e
 CONTAINER_TESTS := tests/e2e/containers
-test: lint typecheck $(IAC_STAMP) browser image
+test:
+	$(MAKE) -j3 --output-sync=target lint typecheck $(IAC_STAMP) browser image
 	$(BIN)/pytest $(CONTAINER_TESTS) --durations=5 --cov --cov-report= --cov-fail-under=0
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --ignore=$(E2E_TESTS) \
-		--durations=10 --cov --cov-append --cov-report= --cov-fail-under=0
-	$(BIN)/pytest $(E2E_TESTS) --ignore=$(CONTAINER_TESTS) --durations=25 --cov --cov-append
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --ignore=$(CONTAINER_TESTS) \
+		--durations=25 --cov --cov-append
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit
