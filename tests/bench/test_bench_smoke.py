@@ -51,10 +51,12 @@ def test_smoke_benchmark_call_counts(tmp_path: Path) -> None:
     _check_array_trial(array)
     assert summary["arrays"]["per_job"]["runs"] == summary["arrays"]["array"]["runs"] == 1
     verdicts = [check["passed"] for check in summary["arrays"]["targets"]]
-    # Correctness and SubmitJob calls pass; submission time and the first batch id are
-    # timings (not asserted); 1% of one DescribeJobs per round is less than a call: no
-    # verdict at 100 jobs.
-    assert verdicts[:2] == [True, True]
+    # Correctness passes; so does "at most ceil(N/100) SubmitJob calls" (one, at 100 jobs)
+    # when the round went out whole, not split by its first releases on a busy machine
+    # (checked above); submission time and the first batch id are timings (not asserted);
+    # 1% of one DescribeJobs per round is less than a call: no verdict at 100 jobs.
+    assert verdicts[0] is True
+    assert verdicts[1] is (len(array["submit"]["sent"]["array_sizes"]) == 1)
     assert verdicts[4] is None
 
 

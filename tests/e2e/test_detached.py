@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tarfile
 import textwrap
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -308,13 +309,14 @@ def test_bad_options_are_refused_by_the_parser(detached: Any) -> None:
     assert "--vcpu: a positive number, not '0'" in result.stderr
 
 
+# The workers run until the file RELEASE names exists (jobs here are local processes).
 STEADY = """
 rule all:
-    input: expand("steady/{i}.txt", i=range(4))
+    input: expand("steady/{{i}}.txt", i=range(4))
 
 rule steady:
-    output: "steady/{i}.txt"
-    shell: "sleep 15; echo steady {wildcards.i} > {output}"
+    output: "steady/{{i}}.txt"
+    shell: "while [ ! -e {release} ]; do sleep 0.2; done; echo steady {{wildcards.i}} > {{output}}"
 """
 
 
@@ -334,9 +336,10 @@ def kill_coordinator(prefix: str) -> None:
 
 
 def test_a_coordinator_started_again_after_its_own_died_takes_over_its_workers(
-    detached: Any,
+    detached: Any, tmp_path: Path
 ) -> None:
-    run = detached(STEADY)
+    release = tmp_path.parent / f"{tmp_path.name}-release"  # not among the sources
+    run = detached(STEADY.format(release=release))
     first = run.run("run", "--", *run.snakemake_args())
     assert first.returncode == 0, first.stderr[-3000:]
     deadline = time.monotonic() + 180
@@ -352,7 +355,22 @@ def test_a_coordinator_started_again_after_its_own_died_takes_over_its_workers(
         time.sleep(0.5)
         [dead] = batch.describe_jobs(jobs=[dead["jobId"]])["jobs"]
     run.flow.local.reset_calls()
-    again = run.run("run", "--wait", "--poll-seconds", "1", "--", *run.snakemake_args())
+
+    def release_once_looked_for() -> None:
+        """The workers end once the new coordinator has listed the queue's jobs."""
+        until = time.monotonic() + 300
+        while not run.flow.local.calls().get("ListJobs") and time.monotonic() < until:
+            time.sleep(0.2)
+        time.sleep(3)
+        release.touch()
+
+    releaser = threading.Thread(target=release_once_looked_for, daemon=True)
+    releaser.start()
+    try:
+        again = run.run("run", "--wait", "--poll-seconds", "1", "--", *run.snakemake_args())
+    finally:
+        release.touch()
+        releaser.join()
     assert again.returncode == 0, (again.stdout + again.stderr)[-4000:]
     for i in range(4):
         assert run.flow.read(f"steady/{i}.txt").strip() == f"steady {i}"
