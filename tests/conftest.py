@@ -49,12 +49,20 @@ def shared_scope(item: pytest.Item) -> str | None:
     return module if scopes else None
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> Iterator[None]:
     """Under ``--dist loadgroup``, the tests of a module (or package) that share a fixture
-    of that scope form one group, which one process runs: the fixture is made once."""
-    if not config.pluginmanager.hasplugin("xdist"):
-        return
+    of that scope form one group, which one process runs: the fixture is made once. A
+    wrapper, so that the groups are marked before any other plugin's hook (pytest-xdist's
+    reads them) runs."""
+    if config.pluginmanager.hasplugin("xdist"):
+        mark_groups(items)
+    return (yield)
+
+
+def mark_groups(items: list[pytest.Item]) -> None:
     groups = {item.nodeid: shared_scope(item) for item in items}
     # A module where some test uses a package's fixture goes with that package whole.
     widest = {
