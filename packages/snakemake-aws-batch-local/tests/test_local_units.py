@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from types import SimpleNamespace
 from typing import Any
 
 import docker.errors
+import moto
+import moto.backends
 import pytest
 
 from snakemake_aws_batch_local import attempt
@@ -16,6 +19,7 @@ from snakemake_aws_batch_local.docker_engine import DockerExecution
 from snakemake_aws_batch_local.engines import Launch, LaunchError, exit_code_of
 from snakemake_aws_batch_local.knobs import KnobBoard
 from snakemake_aws_batch_local.retry import max_attempts, should_retry
+from snakemake_aws_batch_local.server import list_moto_modules_once
 
 
 @pytest.mark.parametrize(
@@ -208,3 +212,17 @@ def test_a_running_attempt_checks_its_command_every_poll_seconds(
     outcome = run._watch(ExitsOnThirdPoll())  # type: ignore[arg-type]
     assert (outcome.exit_code, outcome.success) == (0, True)
     assert sleeps == [0.25, 0.25]
+
+
+def test_moto_modules_are_listed_once_and_the_same() -> None:
+    folder = os.path.dirname(moto.__file__)
+    expected = sorted(
+        name
+        for name in os.listdir(folder)
+        if os.path.isdir(os.path.join(folder, name)) and not name.startswith("__")
+    )
+    list_moto_modules_once()
+    assert list(moto.backends.list_of_moto_modules()) == expected
+    listed = moto.backends.list_of_moto_modules
+    list_moto_modules_once()
+    assert moto.backends.list_of_moto_modules is listed

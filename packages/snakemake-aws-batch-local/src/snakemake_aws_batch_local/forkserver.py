@@ -9,6 +9,8 @@ modules once and forks a process per command, and run every other command with t
 interpreter. The forked process gets the command's arguments, environment, working
 directory and standard streams, runs in a session of its own, takes the signals the
 command receives and ends with it; the command exits with its exit status.
+What the server prepares before it forks, beyond the imports, is in ``warm``. The
+repository's end-to-end tests run their own ``python -m snakemake`` through one too.
 
 Protocol, on a unix socket: the command sends a 4-byte length with its three standard
 streams attached, then that many bytes of JSON (``argv``, ``cwd``, ``env``, ``module``).
