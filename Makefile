@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv debian browser podman image test lint typecheck unit demo bench bench-smoke clean
+.PHONY: help venv debian browser podman image test container-tests lint typecheck unit demo bench bench-smoke clean
 
 help:
 	@echo "make demo   run the example workflow on the local AWS Batch endpoint"
@@ -69,21 +69,24 @@ podman: debian
 image: podman $(DEMO_STAMP)
 	$(SUDO) podman/build-image $(BIN)/python
 
-# The set-up steps side by side (the venvs, the Debian packages, the image). Then two
-# runs, their line coverage of the plugin added up (its floor is fail_under in
-# pyproject.toml), each listing its slowest tests. The jobs in containers first, alone:
-# podman's containers share one CPU weight, which the machine's other processes would
-# crowd out. Then every other test, in PYTEST_WORKERS processes at once (pytest-xdist;
+# The set-up steps side by side (the venvs, the Debian packages, the image), and the jobs
+# in containers as soon as the venv and the image are there (beside the linters and type
+# checks only: podman's containers share one CPU weight, which many processes would crowd
+# out). Then every other test, in PYTEST_WORKERS processes at once (pytest-xdist;
 # `--dist loadgroup` keeps the tests that share a module's fixture in one). Each process
 # has its own local endpoint; the end-to-end runs' jobs and drivers are forked from
-# processes that imported Snakemake once (the endpoint's fork server).
+# processes that imported Snakemake once (the endpoint's fork server). Both runs list their
+# slowest tests; their line coverage of the plugin is added up (its floor is fail_under in
+# pyproject.toml).
 PYTEST_WORKERS ?= 3
 CONTAINER_TESTS := tests/e2e/containers
 test:
-	$(MAKE) -j3 --output-sync=target lint typecheck $(IAC_STAMP) browser image
-	$(BIN)/pytest $(CONTAINER_TESTS) --durations=5 --cov --cov-report= --cov-fail-under=0
+	$(MAKE) -j3 --output-sync=target lint typecheck $(IAC_STAMP) browser container-tests
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --ignore=$(CONTAINER_TESTS) \
 		--durations=25 --cov --cov-append
+
+container-tests: image $(STAMP)
+	$(BIN)/pytest $(CONTAINER_TESTS) --durations=5 --cov --cov-report= --cov-fail-under=0
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit
