@@ -57,10 +57,14 @@ def engine(podman: PodmanService) -> Iterator[Any]:
 
 
 def job_containers(engine: Any, *job_ids: str, running_only: bool = False) -> list[Any]:
-    """The containers the endpoint started for ``job_ids`` (each carries its job's label)."""
+    """The containers the endpoint started for ``job_ids`` (each carries its job's label).
+    Sparse: from the list alone, not inspected one by one (one that is removed meanwhile
+    would fail the inspection)."""
     labels = [f"{JOB_LABEL}={job_id}" for job_id in job_ids] or [JOB_LABEL]
     return [
         container
         for label in labels
-        for container in engine.containers.list(all=not running_only, filters={"label": label})
+        for container in engine.containers.list(
+            all=not running_only, filters={"label": label}, sparse=True
+        )
     ]
