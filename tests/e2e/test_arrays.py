@@ -154,10 +154,16 @@ def test_a_failed_child_is_retried_alone_by_snakemake_retries(workflow: Any) -> 
     assert result.returncode == 0, result.output[-5000:]
     for i in range(12):
         assert flow.read(f"out/{i}.txt").strip() == f"{i}:{2 if i == 4 else 1}"
-    [array] = arrays_sent(flow.local)
-    assert array["arrayProperties"] == {"size": 12}
-    [again] = singles_sent(flow.local)  # only the failed child's job comes back
+    # The 12 jobs in an array (or a few, when preparing the round took longer than the
+    # first release: see arrays.Gathering), then the failed child's job alone, once.
+    arrays, singles = arrays_sent(flow.local), singles_sent(flow.local)
+    assert 1 <= len(arrays) <= 3
+    assert sum(a["arrayProperties"]["size"] for a in arrays) + len(singles) == 12 + 1
+    again = singles[-1]  # only the failed child's job comes back
     assert again["jobName"].startswith("snakejob-flaky-")
+    if len(arrays) == 1:
+        assert arrays[0]["arrayProperties"] == {"size": 12}
+        assert len(singles) == 1
 
 
 def test_cancel_terminates_every_array_and_leaves_no_child_running(workflow: Any) -> None:
