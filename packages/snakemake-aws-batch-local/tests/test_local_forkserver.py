@@ -98,18 +98,17 @@ def python(server: ForkServer, *argv: str) -> list[str]:
     return [os.path.join(server.bin, "python"), *argv]
 
 
+def ran(command: list[str], probe: dict[str, Any], **extra: Any) -> Any:
+    """``command`` run to its end where ``probe`` says, its output and errors captured."""
+    return subprocess.run(
+        command, check=False, capture_output=True, text=True, timeout=60, **probe, **extra
+    )
+
+
 def test_a_handed_over_command_runs_warm_with_its_arguments_environment_and_streams(
     server: ForkServer, probe: dict[str, Any]
 ) -> None:
-    done = subprocess.run(
-        python(server, "-m", "probe", "report", "3"),
-        input="on stdin",
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        **probe,
-    )
+    done = ran(python(server, "-m", "probe", "report", "3"), probe, input="on stdin")
     assert done.returncode == 3, done.stderr
     report = json.loads(done.stdout)
     assert report == {
@@ -123,14 +122,8 @@ def test_a_handed_over_command_runs_warm_with_its_arguments_environment_and_stre
 
 
 def warmth(server: ForkServer, probe: dict[str, Any]) -> dict[str, bool]:
-    done = subprocess.run(
-        python(server, "-m", "probe", "warmth"),
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        **probe,
-    )
+    done = ran(python(server, "-m", "probe", "warmth"), probe)
+    assert done.returncode == 0, done.stderr
     return dict(json.loads(done.stdout))
 
 
@@ -155,14 +148,7 @@ def test_a_command_that_can_see_a_plugin_the_server_did_not_lists_them_again(
 
 def test_other_commands_run_the_real_interpreter(server: ForkServer, probe: dict[str, Any]) -> None:
     script = "import sys; print('snakemake.cli' in sys.modules, sys.executable)"
-    done = subprocess.run(
-        python(server, "-c", script),
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        **probe,
-    )
+    done = ran(python(server, "-c", script), probe)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["False", sys.executable]
 
@@ -172,15 +158,8 @@ def test_without_a_listening_server_the_command_runs_the_real_interpreter(
 ) -> None:
     write_commands(tmp_path, str(tmp_path / "no-socket"), sys.executable, ("probe",))
     (tmp_path / "probe.py").write_text(PROBE)
-    done = subprocess.run(
-        [str(tmp_path / "python"), "-m", "probe", "report", "0"],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=tmp_path,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tmp_path)},
-    )
+    nowhere = {"cwd": tmp_path, "env": {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tmp_path)}}
+    done = ran([str(tmp_path / "python"), "-m", "probe", "report", "0"], nowhere)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["warm"] is False
 
@@ -188,14 +167,7 @@ def test_without_a_listening_server_the_command_runs_the_real_interpreter(
 def test_an_uncaught_exception_exits_1_with_its_traceback(
     server: ForkServer, probe: dict[str, Any]
 ) -> None:
-    done = subprocess.run(
-        python(server, "-m", "probe", "raise"),
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        **probe,
-    )
+    done = ran(python(server, "-m", "probe", "raise"), probe)
     assert done.returncode == 1
     assert "RuntimeError: the probe failed" in done.stderr
 
@@ -238,28 +210,14 @@ def test_killing_the_command_kills_what_it_runs(server: ForkServer, probe: dict[
 def test_what_the_command_leaves_running_ends_with_it(
     server: ForkServer, probe: dict[str, Any]
 ) -> None:
-    done = subprocess.run(
-        python(server, "-m", "probe", "leave"),
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        **probe,
-    )
+    done = ran(python(server, "-m", "probe", "leave"), probe)
     assert done.returncode == 0, done.stderr
     pid, child = (int(word) for word in done.stdout.split())
     assert gone(pid, child)
 
 
 def test_pip_runs_through_the_server(server: ForkServer, probe: dict[str, Any]) -> None:
-    done = subprocess.run(
-        [os.path.join(server.bin, "pip"), "--version"],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        **probe,
-    )
+    done = ran([os.path.join(server.bin, "pip"), "--version"], probe)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("pip ")
 
