@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import time
 import urllib.error
@@ -193,3 +194,22 @@ def test_missing_command_fails_to_start(batch: Any, local: LocalBatch) -> None:
     assert job["status"] == "FAILED"
     assert job["container"]["reason"].startswith("CannotStartContainerError")
     assert "exitCode" not in job["container"]
+
+
+def test_a_job_deploys_the_hosts_storage_plugin_with_no_package_index(
+    batch: Any, local: LocalBatch
+) -> None:
+    """As Snakemake's jobs do (``pip install --target``), from the engine's wheels alone."""
+    version = importlib.metadata.version("snakemake-storage-plugin-s3")
+    name = definition(
+        batch,
+        "env; pip install --target deployed snakemake-storage-plugin-s3 && "
+        "cat deployed/snakemake_storage_plugin_s3-*.dist-info/METADATA",
+    )
+    job = wait_for(batch, submit(batch, local, name), timeout=60)
+    lines = log_lines(local, job["container"]["logStreamName"])
+    assert job["status"] == "SUCCEEDED", lines
+    environment = dict(line.split("=", 1) for line in lines if "=" in line)
+    assert environment["PIP_NO_INDEX"] == "1"
+    assert f"Version: {version}" in lines
+    assert f"Successfully installed snakemake-storage-plugin-s3-{version}" in lines

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import shutil
@@ -13,10 +14,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Protocol
 
 from .container import Options, link_mounts
 from .forkserver import ForkServer
+from .wheelhouse import pip_environment
 
 START_FAILED_REASON = "Task failed to start"
 # Every container the Docker engine starts carries these labels (job id, attempt number).
@@ -98,7 +101,7 @@ class ProcessExecution:
     """A command run as a process group in a fresh working directory, empty but for links
     to its mount points (see ``container``)."""
 
-    def __init__(self, launch: Launch, path: str) -> None:
+    def __init__(self, launch: Launch, path: str, pip: dict[str, str]) -> None:
         self._workdir = tempfile.mkdtemp(prefix=f"{launch.name[:40]}-")
         link_mounts(self._workdir, launch.options.mounts)
         environment = {
@@ -106,8 +109,10 @@ class ProcessExecution:
             "HOME": self._workdir,
             # The "image" here is the host's Python environment, which already holds
             # Snakemake's dependencies: when a job deploys a storage plugin with pip,
-            # install the plugin alone instead of downloading (and shadowing) them again.
+            # install the plugin alone instead of downloading (and shadowing) them again,
+            # from the engine's wheels of the plugins installed here (see ``wheelhouse``).
             "PIP_NO_DEPS": "1",
+            **pip,
             **launch.environment,
         }
         try:
@@ -165,7 +170,8 @@ class ProcessEngine:
     """Runs each command as a local process; the image is ignored.
 
     The "image" is the host's Python environment: its interpreter first on ``PATH``,
-    behind the fork server's ``python`` and ``pip`` (see ``forkserver``).
+    behind the fork server's ``python`` and ``pip`` (see ``forkserver``), and its storage
+    plugins as wheels for the jobs' pip (see ``wheelhouse``).
     """
 
     name = "process"
@@ -173,9 +179,12 @@ class ProcessEngine:
     def __init__(self) -> None:
         host = f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin"
         self._path = f"{ForkServer(JOB_NICENESS).bin}:{host}"
+        wheels = tempfile.mkdtemp(prefix="snakemake-local-wheels-")
+        atexit.register(shutil.rmtree, wheels, ignore_errors=True)
+        self._pip = pip_environment(Path(wheels))
 
     def describe(self) -> str:
         return "process (each job a local process; images are not used)"
 
     def launch(self, launch: Launch) -> Execution:
-        return ProcessExecution(launch, self._path)
+        return ProcessExecution(launch, self._path, self._pip)
