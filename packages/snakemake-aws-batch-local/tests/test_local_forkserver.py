@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 import snakemake
+from botocore.loaders import Loader
 
+from snakemake_aws_batch_local import warm
 from snakemake_aws_batch_local.engines import Launch, ProcessEngine
 from snakemake_aws_batch_local.forkserver import ForkServer, write_commands
 
@@ -35,12 +37,21 @@ if mode == "report":
 if mode == "raise":
     raise RuntimeError("the probe failed")
 if mode == "warmth":
+    import boto3
+    import botocore
     from botocore.loaders import JSONFileLoader
     from snakemake_interface_storage_plugins.registry import StoragePluginRegistry
 
+    listed = []
+    real_listdir = os.listdir
+    os.listdir = lambda path=".": listed.append(path) or real_listdir(path)
+    boto3.session.Session(region_name="us-east-1").client("batch")
+    os.listdir = real_listdir
+    data_folder = os.path.join(os.path.dirname(botocore.__file__), "data")
     print(json.dumps({
         "plugins_listed": StoragePluginRegistry._instance is not None,
         "botocore_files_kept": getattr(JSONFileLoader.load_file, "kept", False),
+        "services_listed_without_reading_folders": data_folder not in listed,
     }))
     sys.exit(0)
 if mode == "kill-group":  # what `kill -KILL 0` in a job's shell does
@@ -130,7 +141,35 @@ def warmth(server: ForkServer, probe: dict[str, Any]) -> dict[str, bool]:
 def test_a_command_finds_the_plugins_listed_and_botocore_files_read(
     server: ForkServer, probe: dict[str, Any]
 ) -> None:
-    assert warmth(server, probe) == {"plugins_listed": True, "botocore_files_kept": True}
+    assert warmth(server, probe) == {
+        "plugins_listed": True,
+        "botocore_files_kept": True,
+        "services_listed_without_reading_folders": True,
+    }
+
+
+def test_botocore_s_services_are_listed_once_per_set_of_existing_data_folders(
+    tmp_path: Path,
+) -> None:
+    listed: list[str] = []
+
+    def list_services(loader: Loader, type_name: str) -> list[str]:
+        listed.append(type_name)
+        return list(original(loader, type_name))
+
+    original = getattr(
+        Loader.list_available_services, "__wrapped__", Loader.list_available_services
+    )
+
+    kept = warm._kept_lists(list_services)
+    assert "batch" in kept(Loader(), "service-2")
+    assert "batch" in kept(Loader(extra_search_paths=[str(tmp_path / "missing")]), "service-2")
+    assert listed == ["service-2"]  # a folder that does not exist changes nothing
+    (tmp_path / "mine" / "2026-01-01").mkdir(parents=True)
+    (tmp_path / "mine" / "2026-01-01" / "service-2.json").write_text("{}")
+    assert "mine" in kept(Loader(extra_search_paths=[str(tmp_path)]), "service-2")
+    assert "mine" not in kept(Loader(), "service-2")
+    assert listed == ["service-2", "service-2"]
 
 
 @pytest.mark.parametrize("where", ["PYTHONPATH", "pip deployments"])

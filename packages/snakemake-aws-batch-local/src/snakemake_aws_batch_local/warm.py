@@ -2,8 +2,8 @@
 
 A job's ``python -m snakemake`` spends its CPU, after the imports, on three things every
 process does the same way: finding Snakemake's plugins (it imports every installed plugin
-package to list them), reading botocore's JSON data files (service models, endpoints) for
-each client it makes, and building that first client. The server does each once; a forked
+package to list them), finding and reading botocore's JSON data files (service models,
+endpoints) for each client it makes, and building that first client. The server does each once; a forked
 command finds them done. When a command could see a plugin the server did not (on its
 ``PYTHONPATH``, installed since, or deployed with pip into its working directory), it looks
 for them again, as a fresh interpreter would. The modules the server imported stay as they
@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import boto3
-from botocore.loaders import JSONFileLoader
+from botocore.loaders import JSONFileLoader, Loader
 
 # Imported once by the server, before it forks.
 PRELOAD = (
@@ -48,13 +48,15 @@ _listed: set[str] = set()
 
 def prepare(modules: Sequence[str] = PRELOAD) -> None:
     """In the server: import ``modules``, list Snakemake's plugins, keep botocore's data
-    files once read, and make one S3 client (which reads most of them)."""
+    files once read and its lists of services once made, and make one S3 client (which
+    reads most of them)."""
     for module in modules:
         with contextlib.suppress(ImportError):
             importlib.import_module(module)
     if list_plugins():
         _listed.update(plugin_packages(sys.path))
     keep_botocore_data_files()
+    keep_botocore_service_lists()
     with contextlib.suppress(Exception):  # no client without a region: that is fine
         boto3.session.Session(region_name="us-east-1").client("s3")
 
@@ -132,3 +134,27 @@ def _kept(load: Callable[[Any, str], Any]) -> Callable[[Any, str], Any]:
 
     load_file.kept = True  # type: ignore[attr-defined]
     return load_file
+
+
+def keep_botocore_service_lists() -> None:
+    """List botocore's services once per process and set of data folders: its loader,
+    one per session, lists every folder of each data folder (over 400) to find them."""
+    if getattr(Loader.list_available_services, "kept", False):
+        return
+    Loader.list_available_services = _kept_lists(Loader.list_available_services)  # type: ignore[method-assign,assignment]
+
+
+def _kept_lists(list_services: Callable[[Any, str], list[str]]) -> Callable[[Any, str], list[str]]:
+    made: dict[tuple[tuple[str, ...], str], list[str]] = {}
+
+    @functools.wraps(list_services)
+    def list_available_services(self: Any, type_name: str) -> list[str]:
+        # The folders that exist: a job's own ~/.aws/models, in a fresh HOME, does not.
+        folders = tuple(path for path in self.search_paths if os.path.isdir(path))
+        key = (folders, type_name)
+        if key not in made:
+            made[key] = list_services(self, type_name)
+        return list(made[key])
+
+    list_available_services.kept = True  # type: ignore[attr-defined]
+    return list_available_services
