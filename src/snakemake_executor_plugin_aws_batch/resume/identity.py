@@ -71,46 +71,49 @@ def fingerprint(request: Mapping[str, Any], *, rule: str, sources: str) -> str:
     return _digest([rule, sources, overrides, rest])
 
 
+def _runs(command: str) -> list[tuple[str, list[str]]] | None:
+    """The command's words as the shell reads them, in runs: each option (or shell
+    operator) with the values that follow it, the words before the first under ""; None
+    when the shell cannot read it."""
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return None
+    runs: list[tuple[str, list[str]]] = [("", [])]
+    for word in words:
+        if word.startswith("-") or word in SHELL_OPERATORS:
+            runs.append((word, []))
+        else:
+            runs[-1][1].append(word)
+    return runs
+
+
 def command_key(command: str) -> str:
     """What of a job's command says which job it runs: the command with the values of the
     options Snakemake writes from sets in sorted order (their order changes from one run
     to the next), and without its attempt and where the sources are fetched from. The
     words are compared as the shell reads them: Snakemake quotes every value."""
-    try:
-        words = shlex.split(command)
-    except ValueError:
+    runs = _runs(command)
+    if runs is None:
         return command
     key: list[str] = []
-    values: list[str] = []
-    for word in [*words, "--"]:
-        if word.startswith("-") or word in SHELL_OPERATORS:
-            option = key[-1] if key else None
-            if option in SET_OPTIONS:
-                key.extend(sorted(values))
-            elif option not in UNMATCHED_OPTIONS:
-                key.extend(values)
-            values = []
-            key.append(word)
-        else:
-            values.append(word)
-    return shlex.join(key[:-1])
+    for option, values in runs:
+        key.extend([option] if option else [])
+        if option in SET_OPTIONS:
+            key.extend(sorted(values))
+        elif option not in UNMATCHED_OPTIONS:
+            key.extend(values)
+    return shlex.join(key)
 
 
 def targets(command: str) -> str:
     """Which jobs a command runs: the value of its ``--target-jobs`` (rule and wildcards of
     each), in sorted order; the whole command's key when it names none."""
-    try:
-        words = shlex.split(command)
-    except ValueError:
+    runs = _runs(command)
+    if runs is None:
         return command
-    if TARGETS_OPTION not in words:
-        return command_key(command)
-    named = []
-    for word in words[words.index(TARGETS_OPTION) + 1 :]:
-        if word.startswith("-") or word in SHELL_OPERATORS:
-            break
-        named.append(word)
-    return shlex.join(sorted(named))
+    named = [values for option, values in runs if option == TARGETS_OPTION]
+    return shlex.join(sorted(named[0])) if named else command_key(command)
 
 
 def variables(workflow: str, request: str) -> dict[str, str]:
