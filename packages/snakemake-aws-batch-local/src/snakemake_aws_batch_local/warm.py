@@ -3,8 +3,8 @@
 A job's ``python -m snakemake`` spends its CPU, after the imports, on three things every
 process does the same way: finding Snakemake's plugins (it imports every installed plugin
 package to list them), finding and reading botocore's JSON data files (service models,
-endpoints) for each client it makes, and building that first client. The server does each once; a forked
-command finds them done. When a command could see a plugin the server did not (on its
+endpoints) for each client it makes, and building that first client. The server does
+each once; a forked command finds them done. When a command could see a plugin the server did not (on its
 ``PYTHONPATH``, installed since, or deployed with pip into its working directory), it looks
 for them again, as a fresh interpreter would. The modules the server imported stay as they
 are: a command's ``PYTHONPATH`` adds modules, it does not replace those.

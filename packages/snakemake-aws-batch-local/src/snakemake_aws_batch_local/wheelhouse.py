@@ -6,8 +6,8 @@ are those installed here: the engine packs each into a wheel once, in a folder, 
 jobs' pip installs from that folder alone (``PIP_NO_INDEX=1``, ``PIP_FIND_LINKS``), the
 way a job in the podman image installs from the image's own wheels. No package index is
 asked, so jobs run on a machine without one, and each job's pip takes about 0.09
-CPU-seconds less. A plugin that cannot be packed (an editable install, files outside
-site-packages) leaves the jobs' pip on the package index, as it was.
+CPU-seconds less. A plugin that cannot be packed (an editable install, one without a
+WHEEL file) leaves the jobs' pip on the package index, as it was.
 """
 
 from __future__ import annotations
