@@ -161,7 +161,7 @@ def test_botocore_s_services_are_listed_once_per_set_of_existing_data_folders(
         Loader.list_available_services, "__wrapped__", Loader.list_available_services
     )
 
-    kept = warm._kept_lists(list_services)
+    kept = warm._kept(list_services, warm.service_list_key)
     assert "batch" in kept(Loader(), "service-2")
     assert "batch" in kept(Loader(extra_search_paths=[str(tmp_path / "missing")]), "service-2")
     assert listed == ["service-2"]  # a folder that does not exist changes nothing

@@ -4,10 +4,11 @@ A job's ``python -m snakemake`` spends its CPU, after the imports, on three thin
 process does the same way: finding Snakemake's plugins (it imports every installed plugin
 package to list them), finding and reading botocore's JSON data files (service models,
 endpoints) for each client it makes, and building that first client. The server does
-each once; a forked command finds them done. When a command could see a plugin the server did not (on its
-``PYTHONPATH``, installed since, or deployed with pip into its working directory), it looks
-for them again, as a fresh interpreter would. The modules the server imported stay as they
-are: a command's ``PYTHONPATH`` adds modules, it does not replace those.
+each once; a forked command finds them done. When a command could see a plugin the server
+did not (on its ``PYTHONPATH``, installed since, or deployed with pip into its working
+directory), it looks for them again, as a fresh interpreter would. The modules the server
+imported stay as they are: a command's ``PYTHONPATH`` adds modules, it does not replace
+those.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import functools
 import importlib
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 import boto3
@@ -115,46 +116,40 @@ def plugin_packages(folders: Sequence[str]) -> set[str]:
 def keep_botocore_data_files() -> None:
     """Read each of botocore's JSON data files once per process: its loader reads them
     again for every session, and a session per client is the rule."""
-    if getattr(JSONFileLoader.load_file, "kept", False):
-        return
-    JSONFileLoader.load_file = _kept(JSONFileLoader.load_file)  # type: ignore[method-assign,assignment]
-
-
-def _kept(load: Callable[[Any, str], Any]) -> Callable[[Any, str], Any]:
-    read: dict[str, Any] = {}
-
-    @functools.wraps(load)
-    def load_file(self: Any, file_path: str) -> Any:
-        if file_path not in read:
-            data = load(self, file_path)
-            if data is None:
-                return None
-            read[file_path] = data
-        return read[file_path]
-
-    load_file.kept = True  # type: ignore[attr-defined]
-    return load_file
+    _keep(JSONFileLoader, "load_file", lambda _loader, file_path: file_path)
 
 
 def keep_botocore_service_lists() -> None:
     """List botocore's services once per process and set of data folders: its loader,
     one per session, lists every folder of each data folder (over 400) to find them."""
-    if getattr(Loader.list_available_services, "kept", False):
-        return
-    Loader.list_available_services = _kept_lists(Loader.list_available_services)  # type: ignore[method-assign,assignment]
+    _keep(Loader, "list_available_services", service_list_key)
 
 
-def _kept_lists(list_services: Callable[[Any, str], list[str]]) -> Callable[[Any, str], list[str]]:
-    made: dict[tuple[tuple[str, ...], str], list[str]] = {}
+def service_list_key(loader: Any, type_name: str) -> Hashable:
+    # The folders that exist: a job's own ~/.aws/models, in a fresh HOME, does not.
+    return tuple(path for path in loader.search_paths if os.path.isdir(path)), type_name
 
-    @functools.wraps(list_services)
-    def list_available_services(self: Any, type_name: str) -> list[str]:
-        # The folders that exist: a job's own ~/.aws/models, in a fresh HOME, does not.
-        folders = tuple(path for path in self.search_paths if os.path.isdir(path))
-        key = (folders, type_name)
-        if key not in made:
-            made[key] = list_services(self, type_name)
-        return list(made[key])
 
-    list_available_services.kept = True  # type: ignore[attr-defined]
-    return list_available_services
+def _keep(owner: type, name: str, key_of: Callable[..., Hashable]) -> None:
+    """Make the method ``owner.name`` answer each key (``key_of`` its arguments) once."""
+    method = getattr(owner, name)
+    if not getattr(method, "kept", False):
+        setattr(owner, name, _kept(method, key_of))
+
+
+def _kept(method: Callable[..., Any], key_of: Callable[..., Hashable]) -> Callable[..., Any]:
+    """``method``, answering each key once; an answer of None is asked for again."""
+    answers: dict[Hashable, Any] = {}
+
+    @functools.wraps(method)
+    def kept(self: Any, *args: Any) -> Any:
+        key = key_of(self, *args)
+        if key not in answers:
+            answer = method(self, *args)
+            if answer is None:
+                return None
+            answers[key] = answer
+        return answers[key]
+
+    kept.kept = True  # type: ignore[attr-defined]
+    return kept
