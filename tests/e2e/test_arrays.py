@@ -44,6 +44,11 @@ def singles_sent(local: Any) -> list[dict[str, Any]]:
     return [r for r in sent(local, "SubmitJob") if "arrayProperties" not in r]
 
 
+def jobs_submitted(local: Any) -> int:
+    """The jobs sent so far: each array's children and each job sent alone."""
+    return sum(r["arrayProperties"]["size"] for r in arrays_sent(local)) + len(singles_sent(local))
+
+
 def children(local: Any, parent_id: str) -> list[dict[str, Any]]:
     """Every child of an array job, described."""
     batch = batch_client(local)
@@ -121,7 +126,7 @@ def test_a_failing_child_fails_only_its_own_job(workflow: Any) -> None:
     # The 12 jobs in one array (or a few, when preparing the round took longer than the
     # first release: see arrays.Gathering); each child ends as its own job does.
     arrays = arrays_sent(flow.local)
-    assert sum(a["arrayProperties"]["size"] for a in arrays) + len(singles_sent(flow.local)) == 12
+    assert jobs_submitted(flow.local) == 12
     if len(arrays) == 1:
         assert arrays[0]["arrayProperties"] == {"size": 12}
     ended = [
@@ -167,7 +172,7 @@ def test_a_failed_child_is_retried_alone_by_snakemake_retries(workflow: Any) -> 
     # first release: see arrays.Gathering), then the failed child's job alone, once.
     arrays, singles = arrays_sent(flow.local), singles_sent(flow.local)
     assert 1 <= len(arrays) <= 3
-    assert sum(a["arrayProperties"]["size"] for a in arrays) + len(singles) == 12 + 1
+    assert jobs_submitted(flow.local) == 12 + 1
     again = singles[-1]  # only the failed child's job comes back
     assert again["jobName"].startswith("snakejob-flaky-")
     if len(arrays) == 1:
@@ -190,14 +195,11 @@ def test_cancel_terminates_every_array_and_leaves_no_child_running(workflow: Any
     )
     flow.local.set_knobs(hold_jobs=True)
     process = flow.start("--jobs", "50")
-
     # An array per rule, or more when preparing the round took longer than the first
     # release (see arrays.Gathering: a group's last job may then go alone).
-    def submitted() -> int:
-        in_arrays = sum(r["arrayProperties"]["size"] for r in arrays_sent(flow.local))
-        return in_arrays + len(singles_sent(flow.local))
-
-    output, exit_s = cancel_held(flow, process, lambda: submitted() >= 35, settle_s=2)
+    output, exit_s = cancel_held(
+        flow, process, lambda: jobs_submitted(flow.local) >= 35, settle_s=2
+    )
     arrays, singles = len(arrays_sent(flow.local)), len(singles_sent(flow.local))
     assert 2 <= arrays <= 6
     assert singles <= 2
